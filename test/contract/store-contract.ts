@@ -120,7 +120,7 @@ export function storeContract(name: string, h: BackendHarness, opts: { skip?: st
       ]);
       await writes;
       const keys = first.items.map((kv) => kv.key);
-      let cont = first.continue;
+      let cont: string | undefined = first.continue;
       for (let guard = 0; cont && guard < 10; guard++) {
         const page = await s.list(p, { limit: 10, continue: cont });
         assert.equal(page.revision, first.revision);
