@@ -1,0 +1,43 @@
+// `nanokube delete`: stop the cluster and remove everything it made: data dir, kubeconfig entries,
+// Docker objects labelled for it (and, once the proxy exists, its iptables chains).
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { removeFromKubeconfig } from '../config/kubeconfig.ts';
+import { clusterRecordDir } from '../config/paths.ts';
+import { connectDocker } from '../runtime/docker/connect.ts';
+import { removeClusterDockerObjects } from '../runtime/docker/cleanup.ts';
+import { checkName, defaultClusterName, parseDuration, viewCluster } from './common.ts';
+import { stopServer } from './stop.ts';
+
+export function register(program: Command): void {
+  program
+    .command('delete')
+    .description('stop a cluster and remove its data, kubeconfig entries and Docker objects')
+    .option('--name <name>', 'cluster name', defaultClusterName)
+    .option('--timeout <duration>', 'how long to wait for a graceful stop before killing', '30s')
+    .action(async (opts: { name: string; timeout: string }) => {
+      const view = viewCluster(checkName(opts.name));
+      if (!view.record && !fs.existsSync(view.dataDir)) {
+        console.log(`Cluster "${view.name}" does not exist.`);
+        return;
+      }
+      await stopServer(view, parseDuration(opts.timeout));
+      const notes: string[] = [];
+      try {
+        const { docker } = await connectDocker(3000);
+        const r = await removeClusterDockerObjects(docker, view.name);
+        if (r.containers + r.networks + r.volumes > 0) notes.push(`${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes`);
+      } catch (e) {
+        // Without an engine there can be no running containers of ours to remove; say so and go on.
+        notes.push(`Docker objects not checked: ${(e as Error).message.split('.')[0]}`);
+      }
+      const kubeconfig = view.record?.mergedKubeconfig;
+      if (kubeconfig && fs.existsSync(kubeconfig)) {
+        removeFromKubeconfig(kubeconfig, `nanokube-${view.name}`);
+        notes.push(`context nanokube-${view.name} removed from ${kubeconfig}`);
+      }
+      fs.rmSync(view.dataDir, { recursive: true, force: true });
+      fs.rmSync(clusterRecordDir(view.name), { recursive: true, force: true });
+      console.log(`Cluster "${view.name}" deleted${notes.length ? ` (${notes.join('; ')})` : ''}.`);
+    });
+}

@@ -1,0 +1,143 @@
+// The server process: starts each component in order, each gated on the one before, and stops them
+// in reverse. `nanokube server` runs this in the foreground; `nanokube start` runs it in the background.
+import fs from 'node:fs';
+import os from 'node:os';
+import { ensurePki } from '../pki/index.ts';
+import { openStore } from '../storage/index.ts';
+import type { Store } from '../storage/types.ts';
+import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
+import { HealthChecks } from '../apiserver/health.ts';
+import { connectDocker } from '../runtime/docker/connect.ts';
+import { buildKubeconfig, writeKubeconfig } from '../config/kubeconfig.ts';
+import { dataLayout, type DataLayout } from '../config/paths.ts';
+import { writeFileAtomic } from '../util/fs.ts';
+import { logger } from '../util/log.ts';
+import { acquirePidFile } from './pidfile.ts';
+import { apiPlugins } from './plugins.ts';
+
+const log = logger('server');
+
+export interface ServerOptions {
+  name: string;
+  dataDir: string;
+  apiPort: number;
+  bindAddress: string;
+  nodeName: string;
+  datastoreEndpoint?: string;
+  /** Skip the Docker check (API-only mode for tests of the API machinery). */
+  requireDocker: boolean;
+}
+
+/** Start-up progress, shown by `nanokube start` as each step finishes. */
+export interface ProgressSink {
+  step(name: string, ms: number, detail?: string): void;
+}
+
+export interface RuntimeInfo {
+  pid: number;
+  apiPort: number;
+  apiServer: string;
+  startedAt: string;
+  readyMs: number;
+}
+
+export interface RunningServer {
+  info: RuntimeInfo;
+  layout: DataLayout;
+  /** Resolves when the server has stopped (after stop() or a fatal error). */
+  stop(): Promise<void>;
+}
+
+export async function runServer(opts: ServerOptions, progress: ProgressSink): Promise<RunningServer> {
+  const started = performance.now();
+  const layout = dataLayout(opts.dataDir);
+  fs.mkdirSync(layout.dataDir, { recursive: true, mode: 0o700 });
+  const releasePid = acquirePidFile(layout.pidFile);
+  const stack: Array<{ name: string; stop: () => Promise<void> }> = [{ name: 'pidfile', stop: async () => releasePid() }];
+  const stopAll = async () => {
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      try {
+        await c.stop();
+      } catch (e) {
+        log.error('stop failed', { component: c.name, error: e });
+      }
+    }
+  };
+  const timed = async <T>(name: string, fn: () => Promise<T>, detail?: (v: T) => string): Promise<T> => {
+    const t0 = performance.now();
+    const v = await fn();
+    progress.step(name, performance.now() - t0, detail?.(v));
+    return v;
+  };
+
+  try {
+    if (opts.requireDocker) {
+      await timed('docker', () => connectDocker(), (d) => `engine ${d.version}`);
+    }
+    const pki = await timed(
+      'pki',
+      () => ensurePki(layout.pkiDir, { nodeName: opts.nodeName, extraSANs: [os.hostname()] }),
+      (p) => (p.generated.length > 0 ? `generated ${p.generated.join(', ')}` : 'reused'),
+    );
+    const store: Store = await timed('store', () => openStore({ dataDir: layout.dataDir, endpoint: opts.datastoreEndpoint }));
+    stack.push({ name: 'store', stop: () => store.close() });
+
+    const health = new HealthChecks();
+    health.add('ping', () => {});
+    health.add('log', () => {});
+    health.add('etcd', async () => {
+      await store.currentRevision();
+    });
+    let shuttingDown = false;
+    health.addReadiness('shutdown', () => {
+      if (shuttingDown) throw new Error('shutting down');
+    });
+
+    const api: RunningApiServer = await timed(
+      'apiserver',
+      () =>
+        startApiServer({
+          host: opts.bindAddress,
+          port: opts.apiPort,
+          tls: { certPem: pki.apiServer.certPem, keyPem: pki.apiServer.keyPem, caPem: pki.ca.certPem },
+          health,
+          plugins: apiPlugins({ store }),
+        }),
+      (a) => `https://127.0.0.1:${a.port}`,
+    );
+    stack.push({
+      name: 'apiserver',
+      stop: async () => {
+        shuttingDown = true;
+        await api.close();
+      },
+    });
+
+    const apiServer = `https://127.0.0.1:${api.port}`;
+    writeKubeconfig(
+      layout.kubeconfigFile,
+      buildKubeconfig({
+        name: `nanokube-${opts.name}`,
+        server: apiServer,
+        caPem: pki.ca.certPem,
+        clientCertPem: pki.admin.certPem,
+        clientKeyPem: pki.admin.keyPem,
+      }),
+    );
+    const info: RuntimeInfo = {
+      pid: process.pid,
+      apiPort: api.port,
+      apiServer,
+      startedAt: new Date().toISOString(),
+      readyMs: Math.round(performance.now() - started),
+    };
+    writeFileAtomic(layout.runtimeFile, JSON.stringify(info, null, 2) + '\n', 0o600);
+    stack.push({ name: 'runtime-file', stop: async () => fs.rmSync(layout.runtimeFile, { force: true }) });
+    log.info('ready', { apiServer, readyMs: info.readyMs });
+    return { info, layout, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
