@@ -83,7 +83,8 @@ async function start(opts: StartOptions): Promise<void> {
   fs.closeSync(logFd);
 
   const statusStream = child.stdio[3] as NodeJS.ReadableStream;
-  const outcome = await new Promise<StatusMessage | { type: 'exit'; code: number | null } | { type: 'timeout' }>((resolve) => {
+  type Outcome = Exclude<StatusMessage, { type: 'step' }> | { type: 'exit'; code: number | null } | { type: 'timeout' };
+  const outcome = await new Promise<Outcome>((resolve) => {
     const timer = setTimeout(() => resolve({ type: 'timeout' }), timeoutMs);
     const lines = readline.createInterface({ input: statusStream });
     lines.on('line', (line) => {
