@@ -119,3 +119,22 @@ export class WatchOverflowError extends StoreError {
     super(`watcher fell behind by more than ${bufferSize} events and was closed; re-watch from the last revision seen`);
   }
 }
+
+/** The data file cannot be opened safely (corrupt, locked, read-only, full disk). Never start empty instead. */
+export class StoreOpenError extends StoreError {
+  override name = 'StoreOpenError';
+  constructor(
+    readonly file: string,
+    readonly reason: 'corrupt' | 'locked' | 'readonly' | 'full' | 'io' | 'foreign',
+    /** What the user should do next. */
+    readonly hint: string,
+    readonly causeMessage?: string,
+  ) {
+    super(`cannot open datastore ${file}: ${reason}${causeMessage ? ` (${causeMessage})` : ''}. ${hint}`);
+  }
+}
+
+/** A write failed for a reason outside the caller's control (disk full, I/O error); nothing was written. */
+export class StoreWriteError extends StoreError {
+  override name = 'StoreWriteError';
+}
