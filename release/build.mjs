@@ -19,12 +19,14 @@ const { values: args } = parseArgs({
   options: {
     entry: { type: 'string', default: join(root, 'src/main.ts') },
     out: { type: 'string', default: join(root, 'release/out/nanokube-linux-x64') },
-    // Leave the bundle, blob and SEA config in <out dir>/.work for inspection.
+    // Leave the bundle, blob and SEA config in <out dir>/.work-<pid> for inspection.
     'keep-work': { type: 'boolean', default: false },
   },
 });
 const outFile = resolve(args.out);
-const work = join(dirname(outFile), '.work');
+// Per-process scratch next to the output, so the final rename stays on one filesystem and two
+// builds running at once do not trample each other.
+const work = join(dirname(outFile), `.work-${process.pid}`);
 
 /**
  * Files carried inside the executable, by SEA asset key. At run time src/util/sea.ts unpacks one
@@ -83,8 +85,9 @@ function quietly(command, commandArgs) {
 // ---- 1. bundle ----
 
 const started = performance.now();
-rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
+// Also on failure, so a broken build leaves nothing half-made next to the output.
+if (!args['keep-work']) process.once('exit', () => rmSync(work, { recursive: true, force: true }));
 const bundle = join(work, 'nanokube.cjs');
 
 await esbuild.build({
@@ -160,7 +163,6 @@ chmodSync(temp, 0o755);
 quietly(process.execPath, [require.resolve('postject/dist/cli.js'), temp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
 mkdirSync(dirname(outFile), { recursive: true });
 renameSync(temp, outFile);
-if (!args['keep-work']) rmSync(work, { recursive: true, force: true });
 
 const mb = (n) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 console.error(
