@@ -1,4 +1,4 @@
-// Dev build: src/main.ts → dist/main.js, one ESM file with node_modules left external so it
+// Dev build: src/main.ts → dist/main.js (+ lazily loaded chunks), ESM with node_modules left external so it
 // builds in well under a second. bin/nanokube runs the result. (The self-contained executable
 // is release/build.mjs.)
 //   node scripts/build.mjs [--watch]
@@ -13,8 +13,12 @@ const watch = process.argv.includes('--watch');
 const options = {
   absWorkingDir: root,
   entryPoints: [join(root, 'src/main.ts')],
-  outfile: join(root, 'dist/main.js'),
+  outdir: join(root, 'dist'),
   bundle: true,
+  // Code splitting keeps `import()` lazy: a command loads only what it uses (the CLI's `start`
+  // does not pay for fastify, dockerode or the etcd client; the server loads etcd only when asked).
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   // Dependencies load from node_modules at run time, exactly as in the tests.
   packages: 'external',
   platform: 'node',

@@ -2,10 +2,7 @@
 // Docker objects labelled for it (and, once the proxy exists, its iptables chains).
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { removeFromKubeconfig } from '../config/kubeconfig.ts';
 import { clusterRecordDir } from '../config/paths.ts';
-import { connectDocker } from '../runtime/docker/connect.ts';
-import { removeClusterDockerObjects } from '../runtime/docker/cleanup.ts';
 import { checkName, defaultClusterName, parseDuration, viewCluster } from './common.ts';
 import { stopServer } from './stop.ts';
 
@@ -23,9 +20,12 @@ export function register(program: Command): void {
       }
       await stopServer(view, parseDuration(opts.timeout));
       const notes: string[] = [];
+      const { pingDocker } = await import('../runtime/docker/connect.ts');
+      const { removeClusterDockerObjects } = await import('../runtime/docker/cleanup.ts');
+      const { removeFromKubeconfig } = await import('../config/kubeconfig.ts');
       try {
-        const { docker } = await connectDocker(3000);
-        const r = await removeClusterDockerObjects(docker, view.name);
+        await pingDocker(3000);
+        const r = await removeClusterDockerObjects(view.name);
         if (r.containers + r.networks + r.volumes > 0) notes.push(`${r.containers} containers, ${r.networks} networks, ${r.volumes} volumes`);
       } catch (e) {
         // Without an engine there can be no running containers of ours to remove; say so and go on.

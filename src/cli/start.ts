@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import type { Command } from 'commander';
 import { writeClusterRecord } from '../config/cluster-record.ts';
-import { defaultKubeconfigPath, mergeIntoKubeconfig, readKubeconfigFile } from '../config/kubeconfig.ts';
 import { selfCommand } from '../util/sea.ts';
 import { CliError, checkName, defaultApiPort, defaultClusterName, formatMs, parseDuration, parsePort, viewCluster } from './common.ts';
 import type { StatusMessage } from './status-channel.ts';
@@ -82,6 +81,8 @@ async function start(opts: StartOptions): Promise<void> {
   const child = spawn(cmd!, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: process.env });
   fs.closeSync(logFd);
 
+  // Loaded while the server starts; only needed once it is ready.
+  const kubeconfigModule = import('../config/kubeconfig.ts');
   const statusStream = child.stdio[3] as NodeJS.ReadableStream;
   type Outcome = Exclude<StatusMessage, { type: 'step' }> | { type: 'exit'; code: number | null } | { type: 'timeout' };
   const outcome = await new Promise<Outcome>((resolve) => {
@@ -121,7 +122,8 @@ async function start(opts: StartOptions): Promise<void> {
   const record = { name, dataDir: view.dataDir, apiPort: outcome.apiPort, createdAt: view.record?.createdAt ?? new Date().toISOString() } as const;
   let mergedInto: string | undefined;
   if (opts.mergeKubeconfig) {
-    mergedInto = defaultKubeconfigPath();
+    const { kubeconfigFileFor, mergeIntoKubeconfig, readKubeconfigFile } = await kubeconfigModule;
+    mergedInto = kubeconfigFileFor(`nanokube-${name}`);
     mergeIntoKubeconfig(mergedInto, readKubeconfigFile(view.layout.kubeconfigFile), { makeCurrent: true });
   }
   const previousMerge = view.record?.mergedKubeconfig;

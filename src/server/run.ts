@@ -7,7 +7,7 @@ import { openStore } from '../storage/index.ts';
 import type { Store } from '../storage/types.ts';
 import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
 import { HealthChecks } from '../apiserver/health.ts';
-import { connectDocker } from '../runtime/docker/connect.ts';
+import { pingDocker } from '../runtime/docker/connect.ts';
 import { buildKubeconfig, writeKubeconfig } from '../config/kubeconfig.ts';
 import { dataLayout, type DataLayout } from '../config/paths.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -73,7 +73,7 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
 
   try {
     if (opts.requireDocker) {
-      await timed('docker', () => connectDocker(), (d) => `engine ${d.version}`);
+      await timed('docker', () => pingDocker(), (d) => `engine ${d.version}`);
     }
     const pki = await timed(
       'pki',

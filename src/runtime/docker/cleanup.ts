@@ -1,6 +1,6 @@
 // Removing every Docker object of a cluster, found by its `nanokube.cluster` label (never by name
 // patterns, so another cluster's or the user's own containers are never touched).
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 
 export const clusterLabel = 'nanokube.cluster';
 
@@ -10,7 +10,7 @@ export interface CleanupReport {
   volumes: number;
 }
 
-export async function removeClusterDockerObjects(docker: Docker, cluster: string): Promise<CleanupReport> {
+export async function removeClusterDockerObjects(cluster: string, docker: Docker = new Docker()): Promise<CleanupReport> {
   const filters = JSON.stringify({ label: [`${clusterLabel}=${cluster}`] });
   const report: CleanupReport = { containers: 0, networks: 0, volumes: 0 };
   const containers = await docker.listContainers({ all: true, filters });
