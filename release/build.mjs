@@ -2,7 +2,7 @@
 // It is a Node single executable application (SEA): esbuild bundles everything into one CommonJS
 // file (SEA mains must be CommonJS), Node turns it into a blob, and postject injects the blob into
 // a copy of this very node binary. Works offline: no Node download, unlike pkg/nexe-style tools.
-//   node release/build.mjs [--entry <file.ts>] [--out <path>]
+//   node release/build.mjs [--entry <file.ts>] [--out <path>] [--keep-work] [--no-strip]
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(root, 'release/out/nanokube-linux-x64') },
     // Leave the bundle, blob and SEA config in <out dir>/.work-<pid> for inspection.
     'keep-work': { type: 'boolean', default: false },
+    'no-strip': { type: 'boolean', default: false },
   },
 });
 const outFile = resolve(args.out);
@@ -159,6 +160,12 @@ quietly(process.execPath, ['--experimental-sea-config', seaConfig]);
 const temp = join(work, 'nanokube');
 copyFileSync(process.execPath, temp);
 chmodSync(temp, 0o755);
+// Node release binaries carry ~12 MB of symbols we do not need; strip them when binutils is here.
+if (!args['no-strip']) {
+  const stripped = spawnSync('strip', [temp], { encoding: 'utf8', timeout: 120_000 });
+  if (stripped.error?.code === 'ENOENT') console.error('note: strip not found; the executable keeps node\'s debug symbols');
+  else if (stripped.status !== 0) throw new Error(`strip failed: ${stripped.stderr || stripped.error?.message}`);
+}
 // Run as a child: postject's ELF library prints harmless warnings we only want to see on failure.
 quietly(process.execPath, [require.resolve('postject/dist/cli.js'), temp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
 mkdirSync(dirname(outFile), { recursive: true });
