@@ -173,7 +173,8 @@ function run(binary: string, args: string[], opts: ToolRunOptions, defaultTimeou
       timedOut = true;
       kill();
     }, timeoutMs);
-    opts.signal?.addEventListener('abort', kill, { once: true });
+    if (opts.signal?.aborted) kill();
+    else opts.signal?.addEventListener('abort', kill, { once: true });
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
     child.stderr.on('data', (c: Buffer) => stderr.push(c));
     // The tool may exit without reading stdin; that EPIPE is not our failure.
