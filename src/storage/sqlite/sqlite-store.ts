@@ -249,12 +249,15 @@ export class SqliteStore implements Store {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.compactor.stop();
-    this.batcher.close();
     this.hub.closeAll();
-    this.reader.close();
-    // Closing the last connection checkpoints the WAL into the main file and removes it.
-    this.writer.close();
-    this.releaseLock();
+    try {
+      this.batcher.close();
+      this.reader.close();
+      // Closing the last connection checkpoints the WAL into the main file and removes it.
+      this.writer.close();
+    } finally {
+      this.releaseLock();
+    }
   }
 
   /** Delete every key whose TTL has passed (also runs on a timer); returns how many. */
