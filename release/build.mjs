@@ -131,6 +131,9 @@ await esbuild.build({
   },
   external: ['*.node'],
   plugins: [stubSsh2, inlineEtcdProtos],
+}).catch(() => {
+  // esbuild has already printed each error with its file and line.
+  process.exit(1);
 });
 const bundled = performance.now();
 
