@@ -9,7 +9,8 @@
 //     --apiextensions /path/to/kubernetes/apiextensions-apiserver --ref v0.35.7
 //
 // (kubernetes/api etc. are the published staging mirrors of kubernetes/kubernetes; with a checkout,
-// --ref is ignored and the work tree is read as is.)
+// --ref is ignored and the work tree is read as is.) `--plain FILE` also writes the inflated JSON
+// for reading.
 //
 // Inputs per package: generated.proto (messages, field numbers and types) and the package's
 // non-test Go sources (struct field tags `json:"..."` and `protobuf:"...,name=..."`, `*T` pointers,
@@ -18,7 +19,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 import protobuf from 'protobufjs';
+import type { EmbeddedProtoSchema, ProtoSchemaWrapper } from '../src/apiserver/protobuf/format.ts';
 
 type RepoName = 'api' | 'apimachinery' | 'apiextensions';
 
@@ -226,23 +229,39 @@ function main(): void {
     }
   }
   root.resolveAll();
+  // Write every message reference fully qualified, so readers need no protobuf name-resolution rules.
+  const qualify = (ns: protobuf.NamespaceBase): void => {
+    for (const nested of ns.nestedArray) {
+      if (nested instanceof protobuf.Type) {
+        for (const field of nested.fieldsArray) if (field.resolvedType) field.type = field.resolvedType.fullName;
+      }
+      if (nested instanceof protobuf.Namespace) qualify(nested);
+    }
+  };
+  qualify(root);
 
   const descriptor = root.toJSON({ keepComments: false });
-  const out = {
-    generatedFrom: Object.fromEntries(
-      (Object.keys(repos) as RepoName[]).map((name) => [name, repos[name].describe()]),
-    ),
-    nested: descriptor.nested,
-    goFields,
-    listWrappers,
+  const schema: EmbeddedProtoSchema = { nested: descriptor.nested ?? {}, goFields, listWrappers };
+  const json = Buffer.from(JSON.stringify(schema));
+  const compressed = brotliCompressSync(json, {
+    params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: json.length },
+  });
+  const wrapper: ProtoSchemaWrapper = {
+    format: 'nanokube-proto/1',
+    encoding: 'br+base64',
+    generatedFrom: Object.fromEntries((Object.keys(repos) as RepoName[]).map((name) => [name, repos[name].describe()])),
+    rawBytes: json.length,
+    data: compressed.toString('base64'),
   };
   const here = dirname(fileURLToPath(import.meta.url));
   const target = join(here, '..', 'embedded', 'proto', 'k8s-api.json');
   mkdirSync(dirname(target), { recursive: true });
-  const text = JSON.stringify(out);
-  writeFileSync(target, text + '\n');
-  const messageCount = Object.keys(goFields).length;
-  console.log(`wrote ${target}: ${text.length} bytes, ${messageCount} messages with Go field facts, ${listWrappers.length} list wrappers`);
+  writeFileSync(target, JSON.stringify(wrapper, null, 1) + '\n');
+  if (args['plain']) writeFileSync(args['plain'], JSON.stringify(schema, null, 1) + '\n');
+  console.log(
+    `wrote ${target}: ${json.length} bytes JSON -> ${compressed.length} bytes brotli (${wrapper.data.length} base64); ` +
+      `${Object.keys(goFields).length} messages with Go field facts, ${listWrappers.length} list wrappers`,
+  );
 }
 
 main();
