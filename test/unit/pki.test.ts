@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, generateKeyPairSync, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import forge from 'node-forge';
@@ -178,6 +178,19 @@ describe('ensurePki', () => {
     for (const part of LEAVES) assert.ok(x509(next[part].certPem).checkIssued(x509(next.ca.certPem)));
     assert.equal(next.serviceAccount.privateKeyPem, saKey);
     pki = next;
+  });
+
+  it('replaces a CA that is about to expire, and every leaf with it', async () => {
+    const nearCaEnd = new Date(new Date(x509(pki.ca.certPem).validTo).getTime() - 10 * DAY);
+    // A separate dir (the next tests need this one), seeded with the SA key to skip a slow RSA keygen.
+    const other = join(dir, '..', 'expiring');
+    await mkdir(other, { mode: 0o700 });
+    await copyFile(pki.serviceAccount.privateKeyFile, join(other, basename(pki.serviceAccount.privateKeyFile)));
+    const next = await ensurePki(other, OPTS);
+    const replaced = await ensurePki(other, { ...OPTS, now: nearCaEnd });
+    assert.deepEqual(replaced.generated, ['ca', ...LEAVES]);
+    assert.notEqual(x509(replaced.ca.certPem).serialNumber, x509(next.ca.certPem).serialNumber);
+    assert.ok(new Date(x509(replaced.ca.certPem).validTo).getTime() > nearCaEnd.getTime() + 3600 * DAY);
   });
 
   it('serves TLS that verifies by hostname and IP, with a verified client certificate', async () => {
