@@ -82,7 +82,8 @@ const SCHEMA_LIST_KEYS = new Set(['allOf', 'anyOf', 'oneOf']);
 const SCHEMA_SINGLE_KEYS = new Set(['items', 'additionalProperties', 'not']);
 
 /** A v2 (or v3) schema in v3 form without prose; `fromV2` rewrites `#/definitions/` refs. */
-export function convertSchema(schema: Json, fromV2: boolean): Json {
+export function convertSchema(input: unknown, fromV2: boolean): Json {
+  const schema = input as Json;
   if (!isObject(schema)) return schema;
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) {
@@ -232,7 +233,8 @@ function pathBelongsTo(path: string, group: string, version: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
-export function fromSwaggerV2(swagger: JsonObject, servedGVs = SERVED_GROUP_VERSIONS): Omit<EmbeddedOpenApi, 'source'> {
+export function fromSwaggerV2(source: object, servedGVs = SERVED_GROUP_VERSIONS): Omit<EmbeddedOpenApi, 'source'> {
+  const swagger = source as JsonObject;
   const definitions = isObject(swagger.definitions) ? swagger.definitions : {};
   const sharedParams = isObject(swagger.parameters) ? swagger.parameters : {};
   const allPaths = isObject(swagger.paths) ? swagger.paths : {};
