@@ -7,6 +7,7 @@
 // native, async generateKeyPair, in parallel; forge only lays out the certificate DER (see x509.ts).
 import { createHash, createPrivateKey, createPublicKey, generateKeyPair, X509Certificate, type KeyObject } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { logger } from '../util/log.ts';
@@ -154,11 +155,9 @@ function leafStillGood(leaf: Loaded, ca: Loaded, spec: LeafSpec, now: Date): boo
   if (subject.commonName !== spec.subject.commonName) return false;
   if (subject.organizations.join('\n') !== [...(spec.subject.organizations ?? [])].sort().join('\n')) return false;
   return spec.sans.every((san) =>
-    isIpLiteral(san) ? cert.checkIP(san) !== undefined : cert.checkHost(san, { subject: 'never', wildcards: false }) !== undefined,
+    isIP(san) ? cert.checkIP(san) !== undefined : cert.checkHost(san, { subject: 'never', wildcards: false }) !== undefined,
   );
 }
-
-const isIpLiteral = (s: string) => /^[\d.]+$/.test(s) || s.includes(':');
 
 /** Node prints a subject as one `KEY=value` line per attribute. Organizations come back sorted. */
 function parseSubject(subject: string): { commonName: string; organizations: string[] } {
@@ -248,6 +247,8 @@ export async function ensurePki(dir: string, opts: EnsurePkiOptions): Promise<Cl
 
   // Start the slow RSA keygen first so it overlaps with everything else.
   const serviceAccount = ensureServiceAccountKeys(dir);
+  // Awaited below; this only keeps an early failure elsewhere from turning it into an unhandled rejection.
+  serviceAccount.catch(() => {});
 
   const [loadedCa, ...loadedLeaves] = await Promise.all([loadPair(dir, FILES.ca), ...LEAVES.map((p) => loadPair(dir, FILES[p]))]);
   let ca = loadedCa;
