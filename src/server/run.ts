@@ -7,6 +7,10 @@ import { openStore } from '../storage/index.ts';
 import type { Store } from '../storage/types.ts';
 import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
 import { HealthChecks } from '../apiserver/health.ts';
+import { LoopbackTokens, startLoopback } from '../apiserver/loopback.ts';
+import type { UserInfo } from '../apiserver/auth/user.ts';
+import { HttpClient } from '../client/http-client.ts';
+import type { Client } from '../client/types.ts';
 import { pingDocker } from '../runtime/docker/connect.ts';
 import { buildKubeconfig, writeKubeconfig } from '../config/kubeconfig.ts';
 import { dataLayout, type DataLayout } from '../config/paths.ts';
@@ -94,6 +98,7 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
       if (shuttingDown) throw new Error('shutting down');
     });
 
+    const loopbackTokens = new LoopbackTokens();
     const api: RunningApiServer = await timed(
       'apiserver',
       () =>
@@ -102,6 +107,7 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
           port: opts.apiPort,
           tls: { certPem: pki.apiServer.certPem, keyPem: pki.apiServer.keyPem, caPem: pki.ca.certPem },
           health,
+          tokenAuthenticators: [loopbackTokens.authenticator],
           plugins: apiPlugins({ store }),
         }),
       (a) => `https://127.0.0.1:${a.port}`,
@@ -113,6 +119,19 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
         await api.close();
       },
     });
+
+    const loopback = await startLoopback(api.app);
+    stack.push({ name: 'loopback', stop: () => loopback.close() });
+    // Each in-process component gets a client with its own identity, as upstream's components
+    // each have their own credentials; RBAC then treats them like anyone else.
+    const clients: HttpClient[] = [];
+    const clientFor = (user: UserInfo, userAgent: string): Client => {
+      const c = new HttpClient({ transport: { kind: 'unix', socketPath: loopback.socketPath, token: loopbackTokens.issue(user) }, userAgent });
+      clients.push(c);
+      return c;
+    };
+    stack.push({ name: 'clients', stop: async () => clients.forEach((c) => c.close()) });
+    void clientFor;
 
     const apiServer = `https://127.0.0.1:${api.port}`;
     writeKubeconfig(
