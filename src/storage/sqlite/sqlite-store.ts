@@ -49,6 +49,8 @@ export interface SqliteStoreOptions {
   integrityCheck?: boolean;
   /** Clock for TTLs, ms since the epoch. */
   now?: () => number;
+  /** Called right after each write is durable, before watchers see it (metrics, benchmarks). */
+  onCommitted?: (revision: number) => void;
 }
 
 interface Row {
@@ -84,6 +86,7 @@ export class SqliteStore implements Store {
   private committedRevision: number;
   private compactRevision: number;
   private closed = false;
+  private readonly onCommitted: ((revision: number) => void) | undefined;
   private readonly w: ReturnType<typeof writerStatements>;
   private readonly r: ReturnType<typeof readerStatements>;
 
@@ -107,6 +110,7 @@ export class SqliteStore implements Store {
     private readonly releaseLock: () => void,
   ) {
     this.now = opts.now ?? Date.now;
+    this.onCommitted = opts.onCommitted;
     this.w = writerStatements(writer);
     this.r = readerStatements(reader);
     this.writerRevision = this.committedRevision = this.readSequence();
@@ -167,6 +171,9 @@ export class SqliteStore implements Store {
     const end = prefixEnd(prefix) || KEY_MAX;
     const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
     const rows = this.r.listAt.all({ start, end, rev: revision, limit: limit < 0 ? -1 : limit + 1 }) as Row[];
+    for (let i = 1; i < rows.length; i++) {
+      if (rows[i - 1]!.name >= rows[i]!.name) throw new StoreError('list: SQLite returned rows out of key order; please report this');
+    }
     const result: ListResult = { items: [], revision };
     const more = limit > 0 && rows.length > limit;
     if (more) rows.length = limit;
@@ -299,6 +306,7 @@ export class SqliteStore implements Store {
     return this.batcher
       .run(op, ({ kv, event }) => {
         this.committedRevision = Math.max(this.committedRevision, kv.modRevision);
+        this.onCommitted?.(kv.modRevision);
         this.hub.publish([event]);
       })
       .then(({ kv }) => ({ ...kv }));
@@ -364,14 +372,16 @@ function writerStatements(db: SqliteDb) {
 }
 
 function readerStatements(db: SqliteDb) {
-  // The newest row per name at or below a revision, in key order; tombstones filtered after.
+  // The newest row per name at or below a revision; tombstones filtered after. The grouped scan
+  // walks the (name, …) index, so rows come out in key order: an ORDER BY here would copy every
+  // value into a temp b-tree (measured several times slower for 10k 1 KB rows). list() checks it.
   const latestAt = `SELECT MAX(id) AS mid FROM kv WHERE name >= @start AND name < @end AND id <= @rev GROUP BY name`;
   return {
     latest: db.prepare(`SELECT ${ROW_COLS} FROM kv WHERE name = ? ORDER BY prev_revision DESC LIMIT 1`),
     listAt: db.prepare(`
       SELECT k.id, k.name, k.created, k.deleted, k.create_revision, k.expires_at, k.value
       FROM (${latestAt}) m JOIN kv k ON k.id = m.mid
-      WHERE k.deleted = 0 ORDER BY k.name LIMIT @limit`),
+      WHERE k.deleted = 0 LIMIT @limit`),
     countAt: db.prepare(`SELECT count(*) FROM (${latestAt}) m JOIN kv k ON k.id = m.mid WHERE k.deleted = 0`).pluck(),
     replay: db.prepare(`
       SELECT k.id, k.name, k.created, k.deleted, k.create_revision, k.expires_at, k.value,
