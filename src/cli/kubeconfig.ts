@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { writeClusterRecord } from '../config/cluster-record.ts';
-import { defaultKubeconfigPath, mergeIntoKubeconfig, readKubeconfigFile } from '../config/kubeconfig.ts';
+import { kubeconfigFileFor, mergeIntoKubeconfig, readKubeconfigFile } from '../config/kubeconfig.ts';
 import { CliError, checkName, defaultClusterName, viewCluster } from './common.ts';
 
 export function register(program: Command): void {
@@ -19,7 +19,7 @@ export function register(program: Command): void {
       if (opts.path) {
         console.log(file);
       } else if (opts.merge) {
-        const target = defaultKubeconfigPath();
+        const target = kubeconfigFileFor(`nanokube-${view.name}`);
         mergeIntoKubeconfig(target, readKubeconfigFile(file), { makeCurrent: true });
         if (view.record) writeClusterRecord({ ...view.record, mergedKubeconfig: target });
         console.log(`Context "nanokube-${view.name}" merged into ${target} and made current.`);
