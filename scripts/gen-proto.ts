@@ -101,6 +101,7 @@ interface GoField {
   jsonName: string;
   pointer: boolean;
   omitempty: boolean;
+  omitzero: boolean;
   inline: boolean;
 }
 
@@ -158,6 +159,7 @@ function parseGoSources(sources: string[]): { structs: Map<string, GoField[]>; l
         jsonName: jsonName === '' ? goName : jsonName,
         pointer: goType.startsWith('*'),
         omitempty: opts.includes('omitempty'),
+        omitzero: opts.includes('omitzero'),
         inline: opts.includes('inline'),
       });
     }
@@ -193,7 +195,7 @@ function main(): void {
   };
 
   const root = new protobuf.Root();
-  // Per proto message full name: field name → "flags[:jsonName]" (flags: p pointer, o omitempty, i inline).
+  // Per proto message full name: field name → "flags[:jsonName]" (flags: p pointer, o omitempty, z omitzero, i inline).
   const goFields: Record<string, Record<string, string>> = {};
   const listWrappers: string[] = [];
 
@@ -222,7 +224,7 @@ function main(): void {
         if (!nested.fields[f.protoName]) {
           throw new Error(`${fullName}: Go tag names proto field ${f.protoName}, which the .proto lacks`);
         }
-        const flags = `${f.pointer ? 'p' : ''}${f.omitempty ? 'o' : ''}${f.inline ? 'i' : ''}`;
+        const flags = `${f.pointer ? 'p' : ''}${f.omitempty ? 'o' : ''}${f.omitzero ? 'z' : ''}${f.inline ? 'i' : ''}`;
         entry[f.protoName] = f.inline || f.jsonName === f.protoName ? flags : `${flags}:${f.jsonName}`;
       }
       goFields[fullName] = entry;

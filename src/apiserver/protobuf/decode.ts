@@ -143,7 +143,7 @@ class GoJsonConverter {
       const present = value !== undefined;
       // Go writes a nil slice/map/pointer as null unless omitempty.
       const writeNil = (): void => {
-        if (!facts.omitempty && !this.omitEmpty) out[facts.jsonName] = null;
+        if (!facts.omitempty && !facts.omitzero && !this.omitEmpty) out[facts.jsonName] = null;
       };
 
       if (field.mapKeyType !== undefined) {
@@ -180,6 +180,7 @@ class GoJsonConverter {
           continue;
         }
         if (this.omitEmpty && !facts.pointer && isEmptyJson(json)) continue;
+        if (facts.omitzero && (json === null || this.isGoZero(field.type, json))) continue;
         out[facts.jsonName] = json;
         continue;
       }
@@ -195,10 +196,15 @@ class GoJsonConverter {
         continue;
       }
       const json = this.scalar(field, value);
-      if ((facts.omitempty || this.omitEmpty) && (json === '' || json === 0 || json === false)) continue;
+      if ((facts.omitempty || facts.omitzero || this.omitEmpty) && (json === '' || json === 0 || json === false)) continue;
       out[facts.jsonName] = json;
     }
     return out;
+  }
+
+  /** Whether `json` is what the Go zero value of the message type marshals to. */
+  private isGoZero(typeName: string, json: unknown): boolean {
+    return JSON.stringify(json) === JSON.stringify(this.message(typeName, undefined));
   }
 
   /** One list element or map value. */

@@ -23,7 +23,7 @@ export interface EmbeddedProtoSchema {
   /**
    * Go JSON facts per message full name, per proto field name: flags, then `:jsonName` when the Go
    * json name differs from the proto name. Flags: `p` Go pointer (zero values are kept when set),
-   * `o` omitempty, `i` inlined (embedded) struct whose fields belong to the parent JSON object.
+   * `o` omitempty, `z` omitzero (Go 1.24: dropped when the Go zero value, e.g. an unset Time), `i` inlined (embedded) struct whose fields belong to the parent JSON object.
    */
   goFields: Record<string, Record<string, string>>;
   /** Messages that are Go `type X []T` (one `items` field) and so marshal as a bare JSON array. */

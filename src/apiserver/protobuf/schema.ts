@@ -11,6 +11,8 @@ export interface GoFieldFacts {
   /** Go pointer: nil when absent on the wire, kept even when zero when present. */
   pointer: boolean;
   omitempty: boolean;
+  /** Go 1.24 omitzero: dropped when it is the Go zero value (ObjectMeta.creationTimestamp since 1.33). */
+  omitzero: boolean;
   /** Embedded struct (`json:",inline"`): its fields go into the parent object. */
   inline: boolean;
 }
@@ -153,16 +155,17 @@ function buildSchema(): ProtoSchema {
   };
 }
 
-/** Decodes the generator's "flags[:jsonName]" (flags p pointer, o omitempty, i inline). */
+/** Decodes the generator's "flags[:jsonName]" (flags p pointer, o omitempty, z omitzero, i inline). */
 function parseFacts(protoName: string, encoded: string | undefined): GoFieldFacts {
   // No Go struct seen for this field (hand-written upstream types): treat it as an optional pointer.
-  if (encoded === undefined) return { jsonName: protoName, pointer: true, omitempty: true, inline: false };
+  if (encoded === undefined) return { jsonName: protoName, pointer: true, omitempty: true, omitzero: false, inline: false };
   const colon = encoded.indexOf(':');
   const flags = colon < 0 ? encoded : encoded.slice(0, colon);
   return {
     jsonName: colon < 0 ? protoName : encoded.slice(colon + 1),
     pointer: flags.includes('p'),
     omitempty: flags.includes('o'),
+    omitzero: flags.includes('z'),
     inline: flags.includes('i'),
   };
 }
