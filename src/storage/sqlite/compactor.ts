@@ -36,6 +36,8 @@ export class Compactor {
     if (oldIdx > 0) this.samples = this.samples.slice(oldIdx);
     const byTime = oldIdx >= 0 ? this.samples[0]!.revision : 0;
     const target = Math.min(byTime, current - this.deps.historyRevisions);
+    // One walk at a time from the timer: a queue of stale targets would only add work.
+    if (this.running || this.stopped) return;
     if (target > this.deps.compactedThrough()) void this.compactTo(target).catch((err) => log.warn('compaction failed', { error: err as Error }));
   }
 
@@ -43,9 +45,10 @@ export class Compactor {
   compactTo(target: number): Promise<void> {
     const prev = this.running ?? Promise.resolve();
     const run = prev.catch(() => {}).then(() => this.walk(target));
-    this.running = run.finally(() => {
-      if (this.running === run) this.running = undefined;
+    const settled: Promise<void> = run.catch(() => {}).finally(() => {
+      if (this.running === settled) this.running = undefined;
     });
+    this.running = settled;
     return run;
   }
 
@@ -54,6 +57,7 @@ export class Compactor {
   }
 
   private async walk(target: number): Promise<void> {
+    if (this.stopped) return;
     let from = this.deps.compactedThrough();
     let deleted = 0;
     const started = Date.now();
