@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../util/fs.ts';
 import { logger } from '../util/log.ts';
 import { acquirePidFile } from './pidfile.ts';
 import { apiPlugins } from './plugins.ts';
+import { components } from './components.ts';
 
 const log = logger('server');
 
@@ -131,7 +132,18 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
       return c;
     };
     stack.push({ name: 'clients', stop: async () => clients.forEach((c) => c.close()) });
-    void clientFor;
+
+    const componentsAbort = new AbortController();
+    stack.push({ name: 'components-signal', stop: async () => componentsAbort.abort() });
+    for (const component of components) {
+      if (component.enabled && !component.enabled(opts)) continue;
+      const started = await timed(
+        component.name,
+        () => component.start({ options: opts, layout, pki, clientFor, health, signal: componentsAbort.signal }),
+        (s) => (s && s.detail) || '',
+      );
+      if (started?.stop) stack.push({ name: component.name, stop: started.stop });
+    }
 
     const apiServer = `https://127.0.0.1:${api.port}`;
     writeKubeconfig(

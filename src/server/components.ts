@@ -1,0 +1,35 @@
+// The components that run on top of the API server, in start order (stopped in reverse). Each gets
+// its own API client identity and the server's abort signal; adding one = one entry here.
+import type { ClusterPki } from '../pki/index.ts';
+import type { Client } from '../client/types.ts';
+import type { UserInfo } from '../apiserver/auth/user.ts';
+import type { HealthChecks } from '../apiserver/health.ts';
+import type { DataLayout } from '../config/paths.ts';
+import type { ServerOptions } from './run.ts';
+
+export interface ComponentContext {
+  options: ServerOptions;
+  layout: DataLayout;
+  pki: ClusterPki;
+  /** A client over the loopback socket authenticated as `user`. */
+  clientFor(user: UserInfo, userAgent: string): Client;
+  health: HealthChecks;
+  /** Aborted when the server stops. */
+  signal: AbortSignal;
+}
+
+export interface StartedComponent {
+  /** Shown next to the step in `nanokube start`. */
+  detail?: string;
+  stop?(): Promise<void>;
+}
+
+export interface Component {
+  name: string;
+  /** Whether this component runs with these options (e.g. the kubelet needs Docker). */
+  enabled?(options: ServerOptions): boolean;
+  /** Resolves once the component is ready (informers synced, node registered...). */
+  start(ctx: ComponentContext): Promise<StartedComponent | void>;
+}
+
+export const components: Component[] = [];
