@@ -2,10 +2,11 @@
 // turned into the JSON object the same client would have sent as `application/json`, so the rest of
 // the API server only ever sees JSON.
 //
-// The JSON form follows Go's encoding/json on the upstream Go types: non-pointer struct fields are
-// always written (`"status":{}`, `"creationTimestamp":null`), omitempty drops zero scalars and empty
-// lists/maps, pointers are written whenever set (so `replicas: 0` survives). `{ omitEmpty: true }`
-// instead drops every empty value except set pointers.
+// The JSON form follows Go's encoding/json on the 1.35 Go types (checked against kubectl's own
+// `--dry-run=client -o json`): non-pointer struct fields are always written (`"status":{}`,
+// `"resources":{}`, an unset Time as null), omitempty drops zero scalars and empty lists/maps,
+// omitzero drops zero values (an unset metadata.creationTimestamp), pointers are written whenever set
+// (so `replicas: 0` survives). `{ omitEmpty: true }` instead drops every empty value except set pointers.
 import { APIEXTENSIONS_V1, META_V1, protoSchema } from './schema.ts';
 import type { FieldInfo, MessageInfo, ProtoSchema } from './schema.ts';
 import { WireError, decodeMessage } from './wire.ts';
