@@ -1,6 +1,6 @@
 // Group commit: writes that arrive while the event loop is busy share one transaction and one fsync.
 //
-// Why this shape (measured by `npm run bench -- store`, see the report in sqlite-store.ts):
+// Why this shape (measured by `npm run bench -- store`; figures at SqliteStoreOptions.synchronous):
 // an acknowledged write must survive kill -9 and a power cut, so every commit we acknowledge must
 // be fsynced. With synchronous=FULL in WAL mode SQLite fsyncs the WAL on every COMMIT, and the
 // fsync dominates the cost of a small write. Running each write immediately inside an open
