@@ -19,6 +19,7 @@ import { logger } from '../util/log.ts';
 import { acquirePidFile } from './pidfile.ts';
 import { apiPlugins } from './plugins.ts';
 import { components } from './components.ts';
+import { builtinRegistry } from '../registry/index.ts';
 
 const log = logger('server');
 
@@ -109,7 +110,7 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
           tls: { certPem: pki.apiServer.certPem, keyPem: pki.apiServer.keyPem, caPem: pki.ca.certPem },
           health,
           tokenAuthenticators: [loopbackTokens.authenticator],
-          plugins: apiPlugins({ store }),
+          plugins: apiPlugins({ store, registry: builtinRegistry() }),
         }),
       (a) => `https://127.0.0.1:${a.port}`,
     );
