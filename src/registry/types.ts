@@ -92,6 +92,10 @@ export interface ResourceDef {
    * for scheduled pods). Returning > 0 makes the delete graceful (deletionTimestamp set, object kept).
    */
   gracePeriod?(obj: KubeObject, requested: number | undefined): number;
+  /** Objects expire this many seconds after their last write (Events: 1 h, like upstream's --event-ttl). */
+  ttlSeconds?: number;
+  /** PUT on a missing object creates it (upstream's AllowCreateOnUpdate: events, endpoints, leases, RBAC...). */
+  allowCreateOnUpdate?: boolean;
   /** Reply to DELETE with the object (true) or a Success Status (false). */
   returnDeletedObject?: boolean;
   /** Field selectors beyond metadata.name/metadata.namespace. */

@@ -239,7 +239,7 @@ export class RestHandlers {
       return { code: 201, body: obj, warnings };
     }
     try {
-      const kv = await this.store.create(key, toStored(def, obj));
+      const kv = await this.store.create(key, toStored(def, obj), def.ttlSeconds ? { ttlSeconds: def.ttlSeconds } : undefined);
       return { code: 201, body: fromStored(def, kv), warnings };
     } catch (e) {
       throw mapStoreError(def, meta.name!, e);
@@ -321,7 +321,10 @@ export class RestHandlers {
     }
     const key = objectKey(def, req.namespace, name);
     const kv = await this.store.get(key);
-    if (!kv) throw notFound(gr(def), name);
+    if (!kv) {
+      if (def.allowCreateOnUpdate && !req.subresource) return this.create({ ...req, body: obj });
+      throw notFound(gr(def), name);
+    }
     return this.writeUpdate(req, kv, obj, wopts, warnings);
   }
 
@@ -460,7 +463,7 @@ export class RestHandlers {
       return { code: 200, body: result, warnings };
     }
     try {
-      const written = await this.store.update(key, toStored(def, result), kv.modRevision);
+      const written = await this.store.update(key, toStored(def, result), kv.modRevision, def.ttlSeconds ? { ttlSeconds: def.ttlSeconds } : undefined);
       return { code: 200, body: fromStored(def, written), warnings };
     } catch (e) {
       throw mapStoreError(def, name, e);

@@ -75,3 +75,47 @@ export const field = (path: string): FieldGetter => (o) => {
 };
 
 export const countKeys = (v: unknown): number => (isObject(v) ? Object.keys(v).length : 0);
+
+/** Containers, Images, Selector wide cells shared by the workload kinds. */
+export function containerCells(podSpec: unknown): [string, string] {
+  const cs = arr(obj(podSpec).containers).map(obj);
+  return [cs.map((c) => String(c.name ?? '')).join(','), cs.map((c) => String(c.image ?? '')).join(',')];
+}
+
+export const CONTAINERS_COLUMN = col('Containers', 'string', 1, 'Names of each container in the template.');
+export const IMAGES_COLUMN = col('Images', 'string', 1, 'Images referenced by each container in the template.');
+export const SELECTOR_COLUMN = col('Selector', 'string', 1, 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.');
+
+/** A stored-mostly kind: name, scope and discovery facts, default table, no extra validation. */
+export function simpleKind(d: {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  status?: boolean;
+  nameRule?: ResourceDef['nameRule'];
+  verbs?: ResourceDef['verbs'];
+  extra?: Partial<ResourceDef>;
+}): ResourceDef {
+  const def: ResourceDef = {
+    group: d.group,
+    version: d.version,
+    kind: d.kind,
+    plural: d.plural,
+    singular: d.kind.toLowerCase(),
+    namespaced: d.namespaced,
+    ...(d.shortNames ? { shortNames: d.shortNames } : {}),
+    ...(d.categories ? { categories: d.categories } : {}),
+    ...(d.nameRule ? { nameRule: d.nameRule } : {}),
+    ...(d.verbs ? { verbs: d.verbs } : {}),
+  };
+  if (d.status) {
+    def.hasStatus = true;
+    def.generation = true;
+    def.subresources = [statusSubresource({ group: d.group, version: d.version, kind: d.kind })];
+  }
+  return { ...def, ...(d.extra ?? {}) };
+}
