@@ -6,6 +6,7 @@ import type { UserInfo } from '../apiserver/auth/user.ts';
 import type { HealthChecks } from '../apiserver/health.ts';
 import type { DataLayout } from '../config/paths.ts';
 import type { ServerOptions } from './run.ts';
+import { systemNamespacesComponent } from '../bootstrap/system-namespaces.ts';
 
 export interface ComponentContext {
   options: ServerOptions;
@@ -32,4 +33,4 @@ export interface Component {
   start(ctx: ComponentContext): Promise<StartedComponent | void>;
 }
 
-export const components: Component[] = [];
+export const components: Component[] = [systemNamespacesComponent];
