@@ -90,7 +90,8 @@ export class HttpClient implements Client {
   /** One JSON request/response; non-2xx answers become ClientError with the server's Status. */
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': contentType };
+    const headers: Record<string, string> =
+      payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) };
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
