@@ -193,3 +193,24 @@ describe('resource API CRUD (configmaps)', () => {
     assert.equal(r.json().kind, 'Status');
   });
 });
+
+describe('protobuf request bodies', () => {
+  let t: TestApi;
+  before(async () => {
+    t = await apiServer();
+  });
+  after(async () => t.close());
+
+  it('creates a Namespace sent as application/vnd.kubernetes.protobuf', async () => {
+    const str = (field: number, s: string) => Buffer.concat([Buffer.from([(field << 3) | 2, Buffer.byteLength(s)]), Buffer.from(s)]);
+    const msg = (field: number, body: Buffer) => Buffer.concat([Buffer.from([(field << 3) | 2, body.length]), body]);
+    const raw = msg(1, str(1, 'proto-ns')); // Namespace{metadata{name}}
+    const body = Buffer.concat([Buffer.from('k8s\0', 'latin1'), msg(1, Buffer.concat([str(1, 'v1'), str(2, 'Namespace')])), msg(2, raw), Buffer.from([0x1a, 0, 0x22, 0])]);
+    const r = await t.app.inject({ method: 'POST', url: '/api/v1/namespaces', headers: { 'content-type': 'application/vnd.kubernetes.protobuf', accept: 'application/vnd.kubernetes.protobuf,application/json' }, payload: body });
+    assert.equal(r.statusCode, 201, r.body);
+    assert.equal(r.headers['content-type'], 'application/json');
+    assert.equal(r.json().metadata.name, 'proto-ns');
+    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/namespaces', headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, payload: Buffer.from('nope') });
+    assert.equal(bad.statusCode, 400);
+  });
+});
