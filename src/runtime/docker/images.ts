@@ -1,15 +1,8 @@
 // Images: presence checks, listing, and pulls that fail the way the kubelet reports them.
 import type Docker from 'dockerode';
 import { ImagePullError, type ImageInfo, type PullPolicy } from '../types.ts';
+import { invalidReferenceMessage, isValidReference, neverPullMessage } from '../reference.ts';
 import { drainProgress, engineMessage, statusOf } from './streams.ts';
-
-// [registry[:port]/]path[:tag][@digest], path components lower case (the distribution reference grammar, simplified).
-const REFERENCE =
-  /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
-
-export function isValidReference(ref: string): boolean {
-  return ref.length <= 255 && REFERENCE.test(ref);
-}
 
 /** What the engine's pull API wants: an untagged name would pull every tag, so default to "latest". */
 export function pullArgs(ref: string): { fromImage: string; tag?: string } {
@@ -30,12 +23,12 @@ export async function imageId(docker: Docker, ref: string): Promise<string | und
 }
 
 export async function pullImage(docker: Docker, ref: string, policy: PullPolicy, signal?: AbortSignal): Promise<string> {
-  if (!isValidReference(ref)) throw new ImagePullError('InvalidImageName', ref, `Failed to apply default image tag "${ref}": couldn't parse image name "${ref}": invalid reference format`);
+  if (!isValidReference(ref)) throw new ImagePullError('InvalidImageName', ref, invalidReferenceMessage(ref));
   if (policy !== 'Always') {
     const id = await imageId(docker, ref);
     if (id) return id;
     if (policy === 'Never') {
-      throw new ImagePullError('ErrImageNeverPull', ref, `Container image "${ref}" is not present with pull policy of Never`);
+      throw new ImagePullError('ErrImageNeverPull', ref, neverPullMessage(ref));
     }
   }
   try {

@@ -2,35 +2,10 @@
 // IPC and UTS namespaces, and the pod's /etc/hosts and /etc/resolv.conf.
 import { writeFile } from 'node:fs/promises';
 import type Docker from 'dockerode';
-import type { HostAlias, SandboxConfig } from '../types.ts';
+import { hostsFile, resolvConf } from '../podfiles.ts';
+import type { SandboxConfig } from '../types.ts';
 import { L, podLabels, runtimeName } from './labels.ts';
 import { networkName } from './network.ts';
-
-export function resolvConf(dns: NonNullable<SandboxConfig['dns']>): string {
-  const lines = dns.nameservers.map((ns) => `nameserver ${ns}`);
-  if (dns.searches.length) lines.push(`search ${dns.searches.join(' ')}`);
-  if (dns.options.length) lines.push(`options ${dns.options.join(' ')}`);
-  return lines.join('\n') + '\n';
-}
-
-/** The kubelet's layout of a pod's hosts file. */
-export function hostsFile(ip: string, hostname: string, hostDomain: string | undefined, aliases: HostAlias[] = []): string {
-  const lines = [
-    '# Kubernetes-managed hosts file.',
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'fe00::0\tip6-mcastprefix',
-    'fe00::1\tip6-allnodes',
-    'fe00::2\tip6-allrouters',
-    hostDomain ? `${ip}\t${hostname}.${hostDomain}\t${hostname}` : `${ip}\t${hostname}`,
-  ];
-  if (aliases.length) {
-    lines.push('', '# Entries added by HostAliases.');
-    for (const a of aliases) lines.push(`${a.ip}\t${a.hostnames.join('\t')}`);
-  }
-  return lines.join('\n') + '\n';
-}
 
 export function sandboxCreateOptions(cluster: string, labels: Record<string, string>, image: string, cfg: SandboxConfig): Docker.ContainerCreateOptions {
   const exposed: Record<string, object> = {};
