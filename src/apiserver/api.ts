@@ -14,7 +14,7 @@ import { MAX_BODY_BYTES, registerBodyParsers, UnsupportedBody } from './encoding
 import { negotiate, parseIncludeObject, SERVED_MEDIA_TYPES, type Negotiated } from './encoding/negotiate.ts';
 import { RestHandlers, type ApiRequest, type ApiResult } from './rest/handlers.ts';
 import { parseListOptions, q, type Query } from './rest/options.ts';
-import { PATCH_MEDIA_TYPES, patchTypeOf } from './rest/patch.ts';
+import { CUSTOM_PATCH_MEDIA_TYPES, PATCH_MEDIA_TYPES, patchTypeOf } from './rest/patch.ts';
 import { toPartialList, toTable, partialObjectMetadata } from './table/table.ts';
 import { serveWatch } from './watch/watch.ts';
 import { podSubresources } from './rest/pod-subresources.ts';
@@ -173,7 +173,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       if (p.subresource !== undefined) base.subresource = p.subresource;
 
       if (request.body instanceof UnsupportedBody) {
-        throw unsupportedMediaType(method === 'PATCH' ? PATCH_MEDIA_TYPES : SERVED_MEDIA_TYPES);
+        throw unsupportedMediaType(method === 'PATCH' ? (def.custom ? CUSTOM_PATCH_MEDIA_TYPES : PATCH_MEDIA_TYPES) : SERVED_MEDIA_TYPES);
       }
 
       const custom = p.subresource ? subresources.get(`${def.group}/${def.plural}/${p.subresource}`) : undefined;
@@ -215,7 +215,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       if (method === 'PATCH') {
         if (!p.name) throw methodNotAllowed('patch', def.plural);
         const pt = patchTypeOf(String(request.headers['content-type'] ?? ''));
-        if (!pt) throw unsupportedMediaType(PATCH_MEDIA_TYPES);
+        if (!pt || (pt === 'strategic' && def.custom)) throw unsupportedMediaType(def.custom ? CUSTOM_PATCH_MEDIA_TYPES : PATCH_MEDIA_TYPES);
         base.patchType = pt;
         if (p.subresource === 'scale') return sendResult(request, reply, def, await rest.updateScale(base), undefined);
         return sendResult(request, reply, def, await rest.patch(base), undefined);

@@ -6,6 +6,7 @@ import type { FieldGetter } from '../api/fields.ts';
 import type { KubeObject } from '../api/meta.ts';
 import type { NameRule } from '../api/validation.ts';
 import type { UserInfo } from '../apiserver/auth/user.ts';
+import type { SchemaNode } from '../apiserver/apply/schema-oracle.ts';
 
 export interface GroupVersionKind {
   group: string;
@@ -106,6 +107,18 @@ export interface ResourceDef {
    * decoded, defaulted object and returns the object to send with 201.
    */
   virtualCreate?(obj: KubeObject, ctx: RequestContext): KubeObject | Promise<KubeObject>;
+  /**
+   * Set for kinds served from a CustomResourceDefinition: no strategic merge patch, schema-driven
+   * pruning/validation/defaulting, and the CRD that defines them.
+   */
+  custom?: { crdName: string };
+  /** The schema patch engines, SSA and fieldValidation consult (built-ins: the embedded OpenAPI). */
+  schema?(): SchemaNode | undefined;
+  /**
+   * Unknown-field paths of a decoded object (schema-driven). When present it replaces the
+   * topLevelFields/specFields check.
+   */
+  unknownFields?(obj: KubeObject): string[];
   /** Scale subresource: where replicas and the selector live. */
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
 }

@@ -16,6 +16,7 @@ import {
   invalid,
   methodNotAllowed,
   notFound,
+  unsupportedMediaType,
   OBJECT_MODIFIED,
   type FieldError,
   type Status,
@@ -28,7 +29,9 @@ import { InvalidContinueError } from '../../storage/keys.ts';
 import { listPrefix, namespaceKey, objectKey } from './keys.ts';
 import { checkBodyType, fromStored, toStored, unknownFields } from './objects.ts';
 import { parseDeleteOptions, parseListOptions, parseWriteOptions, type Query, type WriteOptions } from './options.ts';
-import { jsonPatch, mergePatch, PatchError, strategicMerge, type PatchType } from './patch.ts';
+import { CUSTOM_PATCH_MEDIA_TYPES, jsonPatch, mergePatch, PatchError, strategicMerge, type PatchType } from './patch.ts';
+import { applyStrategicMergePatch, StrategicMergePatchError } from '../patch/strategic.ts';
+import { builtInSchema, type SchemaNode } from '../apply/schema-oracle.ts';
 
 export interface ApiRequest {
   def: ResourceDef;
@@ -46,6 +49,13 @@ export interface ApiResult {
   body: KubeObject | Status;
   /** Texts for `Warning: 299 - "<text>"` headers. */
   warnings: string[];
+}
+
+/** The schema the patch engines and field validation use for this kind. */
+export function schemaOf(def: ResourceDef): SchemaNode | undefined {
+  if (def.schema) return def.schema();
+  if (def.custom) return undefined;
+  return builtInSchema({ group: def.group, version: def.version, kind: def.kind });
 }
 
 const gr = (def: ResourceDef) => ({ group: def.group, resource: def.plural });
@@ -358,6 +368,9 @@ export class RestHandlers {
             patched = mergePatch(current, req.body);
             break;
           case 'strategic':
+            if (def.custom) throw unsupportedMediaType(CUSTOM_PATCH_MEDIA_TYPES);
+            patched = applyStrategicMergePatch(current, req.body, schemaOf(def));
+            break;
           case 'apply':
             patched = strategicMerge(current, req.body);
             break;
@@ -367,6 +380,11 @@ export class RestHandlers {
       } catch (e) {
         if (e instanceof PatchError) {
           throw new ApiError(422, 'Invalid', e.message, {});
+        }
+        if (e instanceof StrategicMergePatchError) {
+          if (e.code === 400) throw badRequest(e.message);
+          if (e.code === 422) throw new ApiError(422, 'Invalid', e.message, {});
+          throw internalError(e.message);
         }
         if (e instanceof SyntaxError) throw badRequest(e.message);
         throw e;

@@ -272,9 +272,13 @@ export function patchTypeOf(contentType: string): PatchType | undefined {
   }
 }
 
+/** Upstream's order in the 415 message for built-in kinds. */
 export const PATCH_MEDIA_TYPES = [
   'application/json-patch+json',
   'application/merge-patch+json',
-  'application/apply-patch+yaml',
   'application/strategic-merge-patch+json',
+  'application/apply-patch+yaml',
 ];
+
+/** Custom resources have no Go struct tags, hence no strategic merge patch. */
+export const CUSTOM_PATCH_MEDIA_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];

@@ -1,6 +1,6 @@
 import { isObject, type KubeObject } from '../../../api/meta.ts';
 import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from '../../../api/status.ts';
-import { isDNS1035Label } from '../../../api/validation.ts';
+import { isDNS1123Label } from '../../../api/validation.ts';
 import { AGE_COLUMN, ageOf, arr, col, NAME_COLUMN, nameOf, obj, statusSubresource } from '../common.ts';
 import type { ResourceDef } from '../../types.ts';
 
@@ -87,7 +87,7 @@ export const services: ResourceDef = {
       const path = `spec.ports[${i}]`;
       if (ports.length > 1 && !p.name) errs.push(fieldRequired(`${path}.name`));
       if (typeof p.name === 'string' && p.name !== '') {
-        for (const m of isDNS1035Label(p.name)) errs.push(fieldInvalid(`${path}.name`, p.name, m));
+        for (const m of isDNS1123Label(p.name)) errs.push(fieldInvalid(`${path}.name`, p.name, m));
         if (names.has(p.name)) errs.push(fieldDuplicate(`${path}.name`, p.name));
         names.add(p.name);
       }
