@@ -1,5 +1,5 @@
-// Dev build: src/main.ts → dist/main.js (+ lazily loaded chunks), ESM with dependencies bundled so it
-// builds in well under a second. bin/nanokube runs the result. (The self-contained executable
+// Dev build: src/main.ts → dist/main.js (+ lazily loaded chunks), ESM with dependencies bundled
+// (about a second on an idle machine). bin/nanokube runs the result. (The self-contained executable
 // is release/build.mjs.)
 //   node scripts/build.mjs [--watch]
 import * as esbuild from 'esbuild';
