@@ -3,8 +3,8 @@
 // ClusterSnapshot the framework reads; the event loop is single-threaded, so a synchronous
 // scheduling cycle sees one consistent state without copying anything.
 
-import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1';
-import type { StorageClass } from 'kubernetes-types/storage/v1';
+import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from './k8s.ts';
+import type { StorageClass } from './k8s.ts';
 import { selectorFromObject, selectorFromRequirements, type LabelSelector, type LabelSelectorObject } from '../api/labels.ts';
 import { podClaimNames } from './plugins/volume-binding.ts';
 import { NodeInfo, newPodInfo, type ClusterSnapshot, type PodInfo } from './types.ts';

@@ -5,7 +5,7 @@
 
 import { defaultPlugins } from './plugins/index.ts';
 import { newPodInfo, type ClusterSnapshot, type CycleContext, type NodeInfo, type NodeScore, type Plugin, type PodInfo, type Status } from './types.ts';
-import type { Pod } from 'kubernetes-types/core/v1';
+import type { Pod } from './k8s.ts';
 
 export class FitError {
   /** The PostFilter (preemption) outcome, e.g. "preemption: 0/3 nodes are available: ...". */

@@ -1,7 +1,7 @@
 // Matching rules shared by several plugins: tolerations against taints, node selector terms
 // against node labels, and the pod's required node affinity (nodeSelector + required terms).
 
-import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint, Toleration } from 'kubernetes-types/core/v1';
+import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint, Toleration } from './k8s.ts';
 
 export function tolerates(t: Toleration, taint: Taint): boolean {
   if (t.effect && t.effect !== taint.effect) return false;

@@ -4,7 +4,7 @@
 // victim priority, then lowest priority sum, fewest victims, latest start of the top victims.
 // PodDisruptionBudgets are not consulted yet.
 
-import type { Pod } from 'kubernetes-types/core/v1';
+import type { Pod } from './k8s.ts';
 import { OverlaySnapshot } from './cluster-state.ts';
 import { filterNode, reasonHistogram, runPreFilters, type FitError } from './framework.ts';
 import { defaultPlugins } from './plugins/index.ts';

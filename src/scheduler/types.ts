@@ -2,7 +2,7 @@
 // NodeInfo), and the plugin interface the framework runs. Everything here is pure data; nothing
 // talks to the API.
 
-import type { Node, Pod, PodAffinityTerm, Container } from 'kubernetes-types/core/v1';
+import type { Node, Pod, PodAffinityTerm, Container } from './k8s.ts';
 import { selectorFromObject, type LabelSelector, type LabelSelectorObject } from '../api/labels.ts';
 import { intValue, milliValue } from './quantity.ts';
 
@@ -329,10 +329,10 @@ export interface ClusterSnapshot {
   claimUsers(namespace: string, claim: string): number;
 }
 
-export type { PersistentVolumeClaim as PersistentVolumeClaimLike, PersistentVolume as PersistentVolumeLike } from 'kubernetes-types/core/v1';
-export type { StorageClass as StorageClassLike } from 'kubernetes-types/storage/v1';
-import type { PersistentVolumeClaim as PersistentVolumeClaimLike, PersistentVolume as PersistentVolumeLike } from 'kubernetes-types/core/v1';
-import type { StorageClass as StorageClassLike } from 'kubernetes-types/storage/v1';
+export type { PersistentVolumeClaim as PersistentVolumeClaimLike, PersistentVolume as PersistentVolumeLike } from './k8s.ts';
+export type { StorageClass as StorageClassLike } from './k8s.ts';
+import type { PersistentVolumeClaim as PersistentVolumeClaimLike, PersistentVolume as PersistentVolumeLike } from './k8s.ts';
+import type { StorageClass as StorageClassLike } from './k8s.ts';
 
 // --- plugins
 

@@ -2,7 +2,7 @@
 // against it) as a filter, counted per topology domain; preferred terms of both sides (and
 // existing pods' required affinity at weight 1) as a score.
 
-import type { Pod } from 'kubernetes-types/core/v1';
+import type { Pod } from '../k8s.ts';
 import { MAX_NODE_SCORE, skip, termMatches, unresolvable, unschedulable, type AffinityTerm, type CycleContext, type NodeInfo, type Plugin, type WeightedAffinityTerm } from '../types.ts';
 
 /** Counts per "key\0value" topology pair. */

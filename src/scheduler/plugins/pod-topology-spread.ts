@@ -3,7 +3,7 @@
 // pod with no constraints, the system defaults: hostname skew 3, zone skew 5, over the pods of
 // the same Service/ReplicaSet/StatefulSet) as a score that favours less crowded domains.
 
-import type { Pod, TopologySpreadConstraint } from 'kubernetes-types/core/v1';
+import type { Pod, TopologySpreadConstraint } from '../k8s.ts';
 import { selectorFromObject, type LabelSelector, type LabelSelectorObject } from '../../api/labels.ts';
 import { firstUntoleratedTaint, requiredNodeAffinityMatches } from '../helpers.ts';
 import { MAX_NODE_SCORE, skip, unresolvable, unschedulable, type CycleContext, type NodeInfo, type NodeScore, type Plugin, type PodInfo } from '../types.ts';

@@ -1,6 +1,6 @@
 // NoSchedule/NoExecute taints must be tolerated; untolerated PreferNoSchedule taints lower the score.
 
-import type { Toleration } from 'kubernetes-types/core/v1';
+import type { Toleration } from '../k8s.ts';
 import { firstUntoleratedTaint, toleratedBy } from '../helpers.ts';
 import { unresolvable, type Plugin } from '../types.ts';
 import { defaultNormalizeScore } from './normalize.ts';

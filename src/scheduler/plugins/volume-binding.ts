@@ -3,7 +3,7 @@
 // claim needs an available matching PV reachable from the node, or a provisioner that can create
 // one there. The decisions per node are kept for the bind step (see volumeDecisions).
 
-import type { PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1';
+import type { PersistentVolume, PersistentVolumeClaim, Pod } from '../k8s.ts';
 import { nodeSelectorTermMatches } from '../helpers.ts';
 import { skip, unresolvable, type CycleContext, type NodeInfo, type Plugin } from '../types.ts';
 import { intValue } from '../quantity.ts';

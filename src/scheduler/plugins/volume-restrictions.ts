@@ -1,7 +1,7 @@
 // Volumes that cannot be shared: a ReadWriteOncePod claim already in use by another pod, and the
 // same GCE PD / AWS EBS volume mounted read-write by a pod on the node.
 
-import type { Pod, Volume } from 'kubernetes-types/core/v1';
+import type { Pod, Volume } from '../k8s.ts';
 import { skip, unschedulable, type Plugin } from '../types.ts';
 
 const STATE = 'VolumeRestrictions';
