@@ -335,8 +335,8 @@ export function apply(manager: string, applied: Obj, live: Obj | undefined, opts
     managers.set(id, me);
     let next = merge(base, applied, opts.schema) as Obj;
     if (previous && !previous.set.isEmpty()) {
-      let owned = new FieldSet();
-      for (const m of managers.values()) owned = owned.union(m.set);
+      const owned = new FieldSet();
+      for (const m of managers.values()) owned.addAll(m.set);
       next = prune(next, previous.set, owned, opts.schema) as Obj;
     }
     transferOwnership(base, next, managers, id, opts.schema, opts.force === true);

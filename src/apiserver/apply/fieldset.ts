@@ -51,7 +51,8 @@ export class FieldSet {
     return out;
   }
 
-  private addAll(other: FieldSet): void {
+  /** Adds every path of `other` to this set in place. */
+  addAll(other: FieldSet): void {
     if (other.member) this.member = true;
     for (const [k, c] of other.children) this.child(k).addAll(c);
   }
@@ -62,7 +63,8 @@ export class FieldSet {
     for (const [k, c] of this.children) {
       const o = other.children.get(k);
       const d = o ? c.difference(o) : c.clone();
-      if (!d.isEmpty()) out.children.set(k, d);
+      // Results are built bottom-up without empty children, so a shallow check suffices.
+      if (d.member || d.children.size > 0) out.children.set(k, d);
     }
     return out;
   }
@@ -74,7 +76,7 @@ export class FieldSet {
       const o = other.children.get(k);
       if (!o) continue;
       const i = c.intersection(o);
-      if (!i.isEmpty()) out.children.set(k, i);
+      if (i.member || i.children.size > 0) out.children.set(k, i);
     }
     return out;
   }
