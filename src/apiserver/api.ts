@@ -168,6 +168,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       let namespace = p.namespace;
       // The Namespace object's own name doubles as its namespace for authorization; not needed here.
       const base: ApiRequest = { def, query, user: request.user, body: request.body };
+      const ua = request.headers['user-agent'];
+      if (ua) base.userAgent = ua;
       if (namespace !== undefined) base.namespace = namespace;
       if (p.name !== undefined) base.name = p.name;
       if (p.subresource !== undefined) base.subresource = p.subresource;

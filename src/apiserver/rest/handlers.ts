@@ -29,9 +29,10 @@ import { InvalidContinueError } from '../../storage/keys.ts';
 import { listPrefix, namespaceKey, objectKey } from './keys.ts';
 import { checkBodyType, fromStored, toStored, unknownFields } from './objects.ts';
 import { parseDeleteOptions, parseListOptions, parseWriteOptions, type Query, type WriteOptions } from './options.ts';
-import { CUSTOM_PATCH_MEDIA_TYPES, jsonPatch, mergePatch, PatchError, strategicMerge, type PatchType } from './patch.ts';
+import { CUSTOM_PATCH_MEDIA_TYPES, jsonPatch, mergePatch, PatchError, type PatchType } from './patch.ts';
 import { applyStrategicMergePatch, StrategicMergePatchError } from '../patch/strategic.ts';
 import { builtInSchema, type SchemaNode } from '../apply/schema-oracle.ts';
+import { apply as serverSideApply, updateManagedFields } from '../apply/apply.ts';
 
 export interface ApiRequest {
   def: ResourceDef;
@@ -42,7 +43,26 @@ export interface ApiRequest {
   body?: unknown;
   patchType?: PatchType;
   user: UserInfo;
+  /** The request's User-Agent: its prefix before `/` is the default field manager. */
+  userAgent?: string;
 }
+
+/** How a write records field ownership: computed from the diff (Update), or already done by SSA. */
+type Ownership = { kind: 'update'; manager: string } | { kind: 'applied' };
+
+/** Upstream's default manager for non-apply writes: the User-Agent up to its first `/`. */
+export function managerFor(req: ApiRequest, wopts: WriteOptions): string {
+  if (wopts.fieldManager) return wopts.fieldManager;
+  const ua = req.userAgent ?? '';
+  const prefix = ua.split('/')[0] ?? '';
+  return prefix.slice(0, 128);
+}
+
+const withoutManagedFields = (o: KubeObject): KubeObject => {
+  if (!o.metadata || !('managedFields' in o.metadata)) return o;
+  const { managedFields: _m, ...metadata } = o.metadata;
+  return { ...o, metadata };
+};
 
 export interface ApiResult {
   code: number;
@@ -57,6 +77,8 @@ export function schemaOf(def: ResourceDef): SchemaNode | undefined {
   if (def.custom) return undefined;
   return builtInSchema({ group: def.group, version: def.version, kind: def.kind });
 }
+
+const apiVersionOf = (def: ResourceDef) => (def.group ? `${def.group}/${def.version}` : def.version);
 
 const gr = (def: ResourceDef) => ({ group: def.group, resource: def.plural });
 
@@ -205,10 +227,10 @@ export class RestHandlers {
 
   // ---- create
 
-  async create(req: ApiRequest): Promise<ApiResult> {
+  async create(req: ApiRequest, ownership?: Ownership): Promise<ApiResult> {
     const { def } = req;
     this.requireVerb(def, 'create');
-    const wopts = parseWriteOptions(req.query, 'CreateOptions');
+    const wopts = parseWriteOptions(req.query, ownership?.kind === 'applied' ? 'PatchOptions' : 'CreateOptions');
     const obj = checkBodyType(def, structuredClone(req.body));
     const warnings = this.checkFields(def, obj, wopts);
     const meta = metaOf(obj);
@@ -239,6 +261,15 @@ export class RestHandlers {
     if (def.hasStatus && !def.prepareForCreate) delete obj.status;
     def.prepareForCreate?.(obj, ctx);
     def.defaults?.(obj);
+    if (ownership?.kind !== 'applied') {
+      const managed = updateManagedFields(managerFor(req, wopts), 'Update', undefined, withoutManagedFields(obj), {
+        apiVersion: apiVersionOf(def),
+        schema: schemaOf(def),
+        now: rfc3339(ctx.now),
+      });
+      if (managed) meta.managedFields = managed;
+      else delete meta.managedFields;
+    }
     this.validateOrThrow(def, obj, undefined);
 
     if (def.namespaced) await this.checkNamespaceForCreate(def, meta.namespace!, meta.name!);
@@ -335,7 +366,7 @@ export class RestHandlers {
       if (def.allowCreateOnUpdate && !req.subresource) return this.create({ ...req, body: obj });
       throw notFound(gr(def), name);
     }
-    return this.writeUpdate(req, kv, obj, wopts, warnings);
+    return this.writeUpdate(req, kv, obj, wopts, warnings, { kind: 'update', manager: managerFor(req, wopts) });
   }
 
   async patch(req: ApiRequest): Promise<ApiResult> {
@@ -371,9 +402,18 @@ export class RestHandlers {
             if (def.custom) throw unsupportedMediaType(CUSTOM_PATCH_MEDIA_TYPES);
             patched = applyStrategicMergePatch(current, req.body, schemaOf(def));
             break;
-          case 'apply':
-            patched = strategicMerge(current, req.body);
+          case 'apply': {
+            if (!isObject(req.body)) throw badRequest('the object provided is unrecognized (must be of type ' + def.kind + ')');
+            const applied = serverSideApply(wopts.fieldManager!, req.body, current, {
+              apiVersion: apiVersionOf(def),
+              schema: schemaOf(def),
+              force: wopts.force,
+              now: rfc3339(this.now()),
+              ...(req.subresource ? { subresource: req.subresource } : {}),
+            });
+            patched = applied.result;
             break;
+          }
           default:
             throw badRequest('unsupported patch type');
         }
@@ -392,7 +432,8 @@ export class RestHandlers {
       const obj = checkBodyType(def, patched);
       const warnings = this.checkFields(def, obj, wopts);
       try {
-        return await this.writeUpdate(req, kv, obj, wopts, warnings);
+        const ownership: Ownership = req.patchType === 'apply' ? { kind: 'applied' } : { kind: 'update', manager: managerFor(req, wopts) };
+        return await this.writeUpdate(req, kv, obj, wopts, warnings, ownership);
       } catch (e) {
         const patchHasRv = isObject(req.body) && isObject(req.body.metadata) && req.body.metadata.resourceVersion !== undefined;
         if (e instanceof ApiError && e.reason === 'Conflict' && !patchHasRv && attempt < 5) continue;
@@ -401,20 +442,30 @@ export class RestHandlers {
     }
   }
 
-  /** Server-side apply on a missing object creates it (the full SSA engine comes later). */
+  /** Server-side apply on a missing object creates it, owned by the applier. */
   private async applyCreate(req: ApiRequest): Promise<ApiResult> {
+    const { def } = req;
+    if (!isObject(req.body)) throw badRequest(`the object provided is unrecognized (must be of type ${def.kind})`);
+    const wopts = parseWriteOptions(req.query, 'PatchOptions');
     const body = structuredClone(req.body) as KubeObject;
     const meta = metaOf(body);
     if (meta.name && meta.name !== req.name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${req.name})`);
     meta.name = req.name!;
-    return this.create({ ...req, body });
+    if (def.namespaced && req.namespace !== undefined && meta.namespace === undefined) meta.namespace = req.namespace;
+    const applied = serverSideApply(wopts.fieldManager!, body, undefined, {
+      apiVersion: apiVersionOf(def),
+      schema: schemaOf(def),
+      force: wopts.force,
+      now: rfc3339(this.now()),
+    });
+    return this.create({ ...req, body: applied.result }, { kind: 'applied' });
   }
 
   /**
    * The shared tail of PUT and PATCH: conflict check, server-owned fields, status/spec split,
    * generation, validation, no-op detection, finalizer-driven removal, and the CAS write.
    */
-  private async writeUpdate(req: ApiRequest, kv: KeyValue, obj: KubeObject, wopts: WriteOptions, warnings: string[]): Promise<ApiResult> {
+  private async writeUpdate(req: ApiRequest, kv: KeyValue, obj: KubeObject, wopts: WriteOptions, warnings: string[], ownership: Ownership): Promise<ApiResult> {
     const { def } = req;
     const name = req.name!;
     const old = fromStored(def, kv);
@@ -444,6 +495,8 @@ export class RestHandlers {
       result = structuredClone(old);
       if (obj.status === undefined) delete result.status;
       else result.status = obj.status;
+      // An apply to /status carries the applier's new ownership along.
+      if (ownership.kind === 'applied') metaOf(result).managedFields = meta.managedFields;
     } else if (sub === 'finalize') {
       result = structuredClone(old);
       result.spec = { ...(isObject(old.spec) ? old.spec : {}), finalizers: isObject(obj.spec) ? (obj.spec.finalizers ?? []) : [] };
@@ -460,9 +513,22 @@ export class RestHandlers {
     if (def.generation) {
       rmeta.generation = (oldMeta.generation ?? 1) + (specChanged(old, result) ? 1 : 0);
     }
-    // Identical object → no write, same resourceVersion (kubectl apply's "unchanged").
+    if (ownership.kind === 'update') {
+      const managed = updateManagedFields(ownership.manager, 'Update', old, result, {
+        apiVersion: apiVersionOf(def),
+        schema: schemaOf(def),
+        now: rfc3339(ctx.now),
+        ...(sub ? { subresource: sub } : {}),
+      });
+      if (managed) rmeta.managedFields = managed;
+      else delete rmeta.managedFields;
+    }
+    // Identical object → no write, same resourceVersion (kubectl apply's "unchanged"). Ordinary
+    // writes that only move a timestamp in managedFields are no-ops too; an apply that changes
+    // ownership alone is not.
     rmeta.resourceVersion = oldMeta.resourceVersion;
-    if (jsonEqual(result, old)) return { code: 200, body: old, warnings };
+    const same = ownership.kind === 'applied' ? jsonEqual(result, old) : jsonEqual(withoutManagedFields(result), withoutManagedFields(old));
+    if (same) return { code: 200, body: old, warnings };
     delete rmeta.resourceVersion;
 
     const key = objectKey(def, req.namespace, name);

@@ -1,6 +1,6 @@
 // Query-parameter parsing shared by the verbs: list options, write options, delete options.
 
-import { invalid, badRequest, fieldForbidden, fieldInvalid, fieldNotSupported, type FieldError } from '../../api/status.ts';
+import { invalid, badRequest, fieldForbidden, fieldInvalid, fieldNotSupported, fieldTooLong, type FieldError } from '../../api/status.ts';
 import { isObject } from '../../api/meta.ts';
 
 export type Query = Readonly<Record<string, string | string[] | undefined>>;
@@ -110,11 +110,29 @@ export function parseWriteOptions(query: Query, kindForErrors: string): WriteOpt
   if (fv === 'Strict' || fv === 'Ignore' || fv === 'Warn') fieldValidation = fv;
   else if (fv !== '') errs.push(fieldNotSupported('fieldValidation', fv, ['Ignore', 'Strict', 'Warn']));
   const fm = q(query, 'fieldManager');
-  if (fm !== undefined && (fm.length > 128 || /[^\x20-\x7e]/.test(fm))) errs.push(fieldInvalid('fieldManager', fm, 'must be no more than 128 printable characters'));
+  if (fm !== undefined) errs.push(...validateFieldManager(fm));
   if (errs.length > 0) throw invalid(kindForErrors, 'meta.k8s.io', '', errs);
   const out: WriteOptions = { dryRun: dryValues.length > 0, fieldValidation, force: boolParam(query, 'force') };
   if (fm !== undefined) out.fieldManager = fm;
   return out;
+}
+
+/**
+ * Upstream's rules for `fieldManager`: at most 128 bytes, every rune printable (Go's
+ * unicode.IsPrint: no control/format/unassigned characters, and ASCII space is the only space).
+ */
+export function validateFieldManager(fm: string): FieldError[] {
+  const errs: FieldError[] = [];
+  if (Buffer.byteLength(fm) > 128) errs.push(fieldTooLong('fieldManager', 128));
+  let offset = 0;
+  for (const ch of fm) {
+    if (/[\p{C}\p{Z}]/u.test(ch) && ch !== ' ') {
+      const cp = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      errs.push(fieldInvalid('fieldManager', fm, `invalid character U+${cp} (at position ${offset})`));
+    }
+    offset += Buffer.byteLength(ch);
+  }
+  return errs;
 }
 
 export interface DeleteOptions {

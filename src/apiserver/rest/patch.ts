@@ -1,8 +1,5 @@
-// PATCH bodies: JSON Patch (RFC 6902), JSON merge patch (RFC 7386) and an interim strategic merge
-// patch for built-in kinds. The strategic variant knows upstream's merge keys by field name (no
-// schema yet): lists whose field has a merge key merge element-wise, other lists are replaced,
-// maps merge, null deletes, and the `$patch`/`$deleteFromPrimitiveList`/`$setElementOrder`/
-// `$retainKeys` directives are honoured or dropped. The full engine (schema-driven) comes later.
+// PATCH bodies: JSON Patch (RFC 6902) and JSON merge patch (RFC 7386), plus the patch media types.
+// Strategic merge lives in ../patch/strategic.ts and server-side apply in ../apply/.
 
 import { isObject } from '../../api/meta.ts';
 
@@ -151,106 +148,6 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
     }
   }
   return doc;
-}
-
-// --- interim strategic merge
-
-/** Upstream's patchMergeKey per field name; `ports` depends on the element shape. */
-const MERGE_KEYS: Record<string, string> = {
-  containers: 'name',
-  initContainers: 'name',
-  ephemeralContainers: 'name',
-  env: 'name',
-  imagePullSecrets: 'name',
-  volumes: 'name',
-  schedulingGates: 'name',
-  resourceClaims: 'name',
-  secrets: 'name',
-  volumeMounts: 'mountPath',
-  volumeDevices: 'devicePath',
-  hostAliases: 'ip',
-  podIPs: 'ip',
-  hostIPs: 'ip',
-  conditions: 'type',
-  addresses: 'type',
-  ownerReferences: 'uid',
-  topologySpreadConstraints: 'topologyKey',
-};
-const MERGED_PRIMITIVE_LISTS = new Set(['finalizers', 'podCIDRs']);
-
-function mergeKeyFor(field: string, elems: unknown[]): string | undefined {
-  if (field === 'ports') {
-    const first = elems.find(isObject);
-    if (first && 'containerPort' in first) return 'containerPort';
-    if (first && 'port' in first) return 'port';
-    return undefined;
-  }
-  return MERGE_KEYS[field];
-}
-
-function strategicList(field: string, original: unknown, patch: unknown[]): unknown[] {
-  if (MERGED_PRIMITIVE_LISTS.has(field)) {
-    const base = Array.isArray(original) ? [...original] : [];
-    for (const v of patch) if (!base.some((b) => jsonEqualLoose(b, v))) base.push(v);
-    return base;
-  }
-  const key = mergeKeyFor(field, [...patch, ...(Array.isArray(original) ? original : [])]);
-  if (!key || !Array.isArray(original)) {
-    return patch.filter((p) => !(isObject(p) && p.$patch === 'delete')).map((p) => stripDirectives(p));
-  }
-  if (patch.some((p) => isObject(p) && p.$patch === 'replace')) {
-    return patch.filter((p) => !(isObject(p) && p.$patch === 'replace')).map((p) => stripDirectives(p));
-  }
-  const out = original.map((e) => structuredClone(e));
-  for (const p of patch) {
-    if (!isObject(p)) continue;
-    const idx = out.findIndex((e) => isObject(e) && jsonEqualLoose(e[key], p[key]));
-    if (p.$patch === 'delete') {
-      if (idx >= 0) out.splice(idx, 1);
-    } else if (idx >= 0) {
-      out[idx] = strategicMerge(out[idx], p);
-    } else {
-      out.push(stripDirectives(p));
-    }
-  }
-  return out;
-}
-
-function stripDirectives(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(stripDirectives);
-  if (!isObject(v)) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
-    if (k.startsWith('$')) continue;
-    if (x === null) continue;
-    out[k] = stripDirectives(x);
-  }
-  return out;
-}
-
-export function strategicMerge(original: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return structuredClone(patch);
-  if (patch.$patch === 'replace') return stripDirectives(patch);
-  if (patch.$patch === 'delete') return undefined;
-  const out: Record<string, unknown> = isObject(original) ? { ...original } : {};
-  const retain = Array.isArray(patch.$retainKeys) ? new Set(patch.$retainKeys as string[]) : undefined;
-  for (const [k, v] of Object.entries(patch)) {
-    if (k.startsWith('$deleteFromPrimitiveList/')) {
-      const f = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[f]) && Array.isArray(v)) out[f] = (out[f] as unknown[]).filter((x) => !v.some((d) => jsonEqualLoose(d, x)));
-      continue;
-    }
-    if (k.startsWith('$')) continue;
-    if (v === null) delete out[k];
-    else if (Array.isArray(v)) out[k] = strategicList(k, out[k], v);
-    else if (isObject(v)) {
-      const merged = strategicMerge(out[k], v);
-      if (merged === undefined) delete out[k];
-      else out[k] = merged;
-    } else out[k] = v;
-  }
-  if (retain) for (const k of Object.keys(out)) if (!retain.has(k) && !(k in patch)) delete out[k];
-  return out;
 }
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
