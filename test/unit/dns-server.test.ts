@@ -5,7 +5,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
-import type { Packet } from 'dns-packet';
+import type { Packet, RecordAnswer, OptAnswer } from 'dns-packet';
 import { startDnsServer, Forwarder } from '../../src/dns/index.ts';
 import type { DnsServer } from '../../src/dns/index.ts';
 import { queryDns, buildQuery } from '../../src/dns/client.ts';
@@ -61,6 +61,9 @@ async function fakeUpstream(mode: 'answer' | 'silent' | 'truncate' = 'answer', t
   };
 }
 
+/** The answer records (dns-packet's Answer type cannot tell OPT apart by `type` alone). */
+const answersOf = (p: Packet): RecordAnswer[] => (p.answers ?? []).filter((a) => a.type !== 'OPT') as RecordAnswer[];
+
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -92,7 +95,7 @@ describe('DNS server', () => {
       assert.equal(r.flag_ra, true);
       assert.equal(r.flag_rd, true);
       assert.deepEqual(r.questions, [{ name: 'Web.Default.svc.cluster.local', type: 'A', class: 'IN' }]);
-      assert.deepEqual(r.answers!.map((a) => a.type !== 'OPT' && [a.name, a.data, a.ttl]), [['Web.Default.svc.cluster.local', '10.43.0.20', 5]]);
+      assert.deepEqual(answersOf(r).map((a) => [a.name, a.data, a.ttl]), [['Web.Default.svc.cluster.local', '10.43.0.20', 5]]);
     }
     const nx = await ask(s, 'web.default.svc.cluster.local.svc.cluster.local');
     assert.equal(nx.rcode, 'NXDOMAIN');
@@ -115,8 +118,8 @@ describe('DNS server', () => {
     const edns = await ask(s, name, 'A', { ednsUdpSize: 4096 });
     assert.equal(edns.flag_tc, false);
     assert.equal(edns.answers!.filter((a) => a.type === 'A').length, 60);
-    const opt = edns.additionals!.find((a) => a.type === 'OPT');
-    assert.ok(opt && opt.type === 'OPT' && opt.udpPayloadSize === 1232, 'our OPT record is in the answer');
+    const opt = edns.additionals!.find((a) => a.type === 'OPT') as OptAnswer | undefined;
+    assert.equal(opt?.udpPayloadSize, 1232, 'our OPT record is in the answer');
     const tcp = await ask(s, name, 'A', { tcp: true });
     assert.equal(tcp.flag_tc, false);
     assert.equal(tcp.answers!.length, 60);
@@ -129,13 +132,13 @@ describe('DNS server', () => {
     const first = await ask(s, 'Example.COM');
     assert.equal(first.rcode, 'NOERROR');
     assert.equal(first.flag_aa, false);
-    assert.deepEqual(first.answers!.map((a) => a.type !== 'OPT' && a.data), ['192.0.2.1']);
+    assert.deepEqual(answersOf(first).map((a) => a.data), ['192.0.2.1']);
     assert.equal(up.queries.length, 1);
     assert.equal(up.queries[0]!.flag_rd, true);
     const second = await ask(s, 'example.com');
     assert.equal(up.queries.length, 1, 'the second answer came from the cache');
     assert.equal(second.questions![0]!.name, 'example.com');
-    const ttl = second.answers![0]!.type !== 'OPT' ? second.answers![0]!.ttl : -1;
+    const ttl = answersOf(second)[0]?.ttl;
     assert.ok(ttl !== undefined && ttl <= 300 && ttl >= 298, String(ttl));
     // Another type is another cache entry.
     await ask(s, 'example.com', 'AAAA');
@@ -195,7 +198,7 @@ describe('DNS server', () => {
     s.records.setServices([{ namespace: 'default', name: 'ext', type: 'ExternalName', externalName: 'db.example.org' }]);
     const r = await ask(s, 'ext.default.svc.cluster.local');
     assert.deepEqual(
-      r.answers!.map((a) => a.type !== 'OPT' && [a.type, a.name, a.data]),
+      answersOf(r).map((a) => [a.type, a.name, a.data]),
       [
         ['CNAME', 'ext.default.svc.cluster.local', 'db.example.org'],
         ['A', 'db.example.org', '192.0.2.1'],
@@ -246,7 +249,7 @@ describe('Forwarder cache', () => {
     now += 9_000;
     const aged = await q('a.example');
     assert.equal(aged.kind, 'cached');
-    if (aged.kind === 'cached') assert.equal(aged.packet.answers![0]!.type !== 'OPT' && aged.packet.answers![0]!.ttl, 1);
+    if (aged.kind === 'cached') assert.equal(answersOf(aged.packet)[0]?.ttl, 1);
     now += 1_000;
     assert.equal((await q('a.example')).kind, 'raw', 'expired after 10 s');
     await q('b.example');
