@@ -54,7 +54,7 @@ async function server(opts: ServerCommandOptions): Promise<void> {
         bindAddress: opts.bindAddress,
         nodeName: opts.nodeName ?? os.hostname().toLowerCase(),
         requireDocker: opts.docker,
-        ...(opts.datastoreEndpoint ? { datastoreEndpoint: opts.datastoreEndpoint } : {}),
+        ...((opts.datastoreEndpoint ?? view.record?.datastoreEndpoint) ? { datastoreEndpoint: opts.datastoreEndpoint ?? view.record?.datastoreEndpoint } : {}),
       },
       channel,
     );

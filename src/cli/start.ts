@@ -63,13 +63,22 @@ async function start(opts: StartOptions): Promise<void> {
   // A port picked for us is remembered, so a restart keeps the kubeconfig the user already has valid.
   const apiPort = requested === 0 ? await pickFreePort(opts.bindAddress) : requested;
   fs.mkdirSync(view.layout.dataDir, { recursive: true, mode: 0o700 });
-  writeClusterRecord({
+  const datastoreEndpoint = opts.datastoreEndpoint ?? view.record?.datastoreEndpoint;
+  if (opts.datastoreEndpoint && view.record?.datastoreEndpoint && opts.datastoreEndpoint !== view.record.datastoreEndpoint) {
+    throw new CliError(
+      `cluster "${name}" keeps its state in ${view.record.datastoreEndpoint}; it cannot move to ${opts.datastoreEndpoint}. ` +
+        `Delete it first (nanokube delete --name ${name}) or use another --name.`,
+      2,
+    );
+  }
+  const baseRecord = {
     name,
     dataDir: view.dataDir,
     apiPort,
     createdAt: view.record?.createdAt ?? new Date().toISOString(),
-    ...(view.record?.mergedKubeconfig ? { mergedKubeconfig: view.record.mergedKubeconfig } : {}),
-  });
+    ...(datastoreEndpoint ? { datastoreEndpoint } : {}),
+  };
+  writeClusterRecord({ ...baseRecord, ...(view.record?.mergedKubeconfig ? { mergedKubeconfig: view.record.mergedKubeconfig } : {}) });
 
   console.log(`Starting cluster "${name}" (data in ${view.dataDir})`);
   const t0 = performance.now();
@@ -77,7 +86,7 @@ async function start(opts: StartOptions): Promise<void> {
   const [cmd, ...prefix] = selfCommand();
   const args = [...prefix, 'server', '--name', name, '--data-dir', view.dataDir, '--api-port', String(apiPort), '--bind-address', opts.bindAddress, '--status-fd', '3'];
   if (opts.nodeName) args.push('--node-name', opts.nodeName);
-  if (opts.datastoreEndpoint) args.push('--datastore-endpoint', opts.datastoreEndpoint);
+  if (datastoreEndpoint) args.push('--datastore-endpoint', datastoreEndpoint);
   const child = spawn(cmd!, args, { detached: true, stdio: ['ignore', logFd, logFd, 'pipe'], env: process.env });
   fs.closeSync(logFd);
 
@@ -119,7 +128,7 @@ async function start(opts: StartOptions): Promise<void> {
   }
   child.unref();
 
-  const record = { name, dataDir: view.dataDir, apiPort: outcome.apiPort, createdAt: view.record?.createdAt ?? new Date().toISOString() } as const;
+  const record = { ...baseRecord, apiPort: outcome.apiPort };
   let mergedInto: string | undefined;
   if (opts.mergeKubeconfig) {
     const { kubeconfigFileFor, mergeIntoKubeconfig, readKubeconfigFile } = await kubeconfigModule;

@@ -10,6 +10,8 @@ export interface ClusterStatus {
   apiServer: string | null;
   dataDir: string;
   kubeconfig: string;
+  /** `sqlite` (the embedded file) or the external endpoint. */
+  datastore: string;
   version: string;
   kubernetesVersion: string;
   startedAt: string | null;
@@ -24,6 +26,7 @@ export function clusterStatus(view: ClusterView): ClusterStatus {
     apiServer: view.runtime?.apiServer ?? (view.record ? `https://127.0.0.1:${view.record.apiPort}` : null),
     dataDir: view.dataDir,
     kubeconfig: view.layout.kubeconfigFile,
+    datastore: view.record?.datastoreEndpoint ?? 'sqlite',
     version: nanokubeVersion,
     kubernetesVersion: gitVersion,
     startedAt: view.runtime?.startedAt ?? null,
@@ -44,7 +47,7 @@ export function register(program: Command): void {
       } else if (s.state === 'absent') {
         console.log(`Cluster "${s.name}" does not exist. Create it with: nanokube start --name ${s.name}`);
       } else {
-        console.log(`Cluster:    ${s.name}\nState:      ${s.state}${s.pid ? ` (pid ${s.pid})` : ''}\nAPI server: ${s.apiServer}\nData dir:   ${s.dataDir}\nKubeconfig: ${s.kubeconfig}\nVersion:    nanokube ${s.version}, Kubernetes ${s.kubernetesVersion}`);
+        console.log(`Cluster:    ${s.name}\nState:      ${s.state}${s.pid ? ` (pid ${s.pid})` : ''}\nAPI server: ${s.apiServer}\nData dir:   ${s.dataDir}\nKubeconfig: ${s.kubeconfig}\nDatastore:  ${s.datastore}\nVersion:    nanokube ${s.version}, Kubernetes ${s.kubernetesVersion}`);
       }
       if (s.state === 'absent') process.exitCode = 1;
     });

@@ -9,6 +9,8 @@ export interface ClusterRecord {
   name: string;
   dataDir: string;
   apiPort: number;
+  /** External datastore given at first start; restarts must use the same one, never a fresh SQLite file. */
+  datastoreEndpoint?: string;
   /** kubeconfig file our context was merged into, to remove it again on delete. */
   mergedKubeconfig?: string;
   createdAt: string;
