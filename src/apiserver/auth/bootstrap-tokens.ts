@@ -2,7 +2,7 @@
 // backed by Secrets `kube-system/bootstrap-token-<id>` of type bootstrap.kubernetes.io/token.
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { KubeObject } from '../../client/types.ts';
-import type { TokenAuthenticator } from './authenticate.ts';
+import type { SyncTokenAuthenticator } from './serviceaccount-tokens.ts';
 import type { UserInfo } from './user.ts';
 
 export const BOOTSTRAP_TOKEN_SECRET_TYPE = 'bootstrap.kubernetes.io/token';
@@ -79,7 +79,7 @@ export function checkBootstrapToken(secret: KubeObject | undefined, token: Boots
   return { username: `system:bootstrap:${token.id}`, groups };
 }
 
-export function bootstrapTokenAuthenticator(lookup: BootstrapTokenLookup, opts: BootstrapAuthOptions = {}): TokenAuthenticator {
+export function bootstrapTokenAuthenticator(lookup: BootstrapTokenLookup, opts: BootstrapAuthOptions = {}): SyncTokenAuthenticator {
   const now = opts.now ?? Date.now;
   return (raw: string): UserInfo | undefined => {
     const token = parseBootstrapToken(raw);

@@ -5,7 +5,9 @@ import { createHash, createPrivateKey, createPublicKey, randomUUID, sign, verify
 import type { FastifyInstance } from 'fastify';
 import type { FieldError } from '../../api/status.ts';
 import type { KubeObject } from '../../client/types.ts';
-import type { TokenAuthenticator } from './authenticate.ts';
+
+/** A TokenAuthenticator (assignable to one) that answers synchronously, from caches. */
+export type SyncTokenAuthenticator = (token: string) => UserInfo | undefined;
 import type { UserInfo } from './user.ts';
 
 export const DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -229,7 +231,7 @@ export class ServiceAccountTokens {
    * A TokenAuthenticator for the server: verifies the token, then that the ServiceAccount (and any
    * bound pod, secret or node) still exists with the uid the token names.
    */
-  authenticator(lookup: ServiceAccountTokenLookup, opts: AuthenticatorOptions = {}): TokenAuthenticator {
+  authenticator(lookup: ServiceAccountTokenLookup, opts: AuthenticatorOptions = {}): SyncTokenAuthenticator {
     return (token: string): UserInfo | undefined => {
       const v = this.verify(token, opts);
       if (!v.ok) return undefined;
