@@ -111,6 +111,8 @@ export function startProcess(prog: FakeProgram, argv: string[], image: string, e
     sleep: (ms) => delay(ms, undefined, { signal: killed.signal }).catch(() => new Promise<void>(() => {})),
   };
   void (async () => {
+    // Start on a later tick, as a real process does: the caller finishes wiring it up first.
+    await null;
     try {
       settle({ code: await prog.run(proc), oom: false });
     } catch (err) {

@@ -304,9 +304,10 @@ export class FakeRuntime implements NodeRuntime {
       data: options.timestamps ? Buffer.concat([Buffer.from(r.time.toISOString() + ' '), r.data]) : r.data,
     });
     let next = 0;
-    const backlog = c.logs.filter(wanted);
+    // As Docker does: the tail counts lines of both streams, the stream filter applies after it.
+    const backlog = c.logs.filter((r) => !options.since || r.time >= options.since);
     const start = options.tail !== undefined ? Math.max(0, backlog.length - options.tail) : 0;
-    for (const r of backlog.slice(start)) yield render(r);
+    for (const r of backlog.slice(start)) if (wanted(r)) yield render(r);
     next = c.logs.length;
     if (!options.follow) return;
     const wake = new EventTarget();
