@@ -18,6 +18,7 @@ import { CUSTOM_PATCH_MEDIA_TYPES, PATCH_MEDIA_TYPES, patchTypeOf } from './rest
 import { toPartialList, toTable, partialObjectMetadata } from './table/table.ts';
 import { serveWatch } from './watch/watch.ts';
 import { podSubresources } from './rest/pod-subresources.ts';
+import { CrdRegistrar } from '../registry/crd/registrar.ts';
 
 const log = logger('apiserver/api');
 
@@ -36,7 +37,14 @@ export interface ApiDeps {
   /** Extra subresource handlers keyed `<group>/<plural>/<subresource>` (core group: `/pods/log`). */
   subresources?: Map<string, SubresourceHandler>;
   now?: () => number;
+  /**
+   * Keeps the registry in step with stored CRDs; pass one to share its OpenAPI documents with the
+   * OpenAPI plugin, or let registerApi make its own.
+   */
+  crds?: CrdRegistrar;
 }
+
+const isCrdDef = (def: ResourceDef) => def.group === 'apiextensions.k8s.io' && def.plural === 'customresourcedefinitions';
 
 interface ResolvedPath {
   def: ResourceDef;
@@ -88,6 +96,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   const now = deps.now ?? Date.now;
   const rest = new RestHandlers(store, now);
   const discovery = new Discovery(registry);
+  const crds = deps.crds ?? new CrdRegistrar(store, registry, now);
+  // CRDs are objects like any other: their kinds come back from the store at every start.
+  await crds.restore();
   const subresources = new Map<string, SubresourceHandler>([...podSubresources(), ...(deps.subresources ?? [])]);
 
   await app.register(async (api) => {
@@ -185,6 +196,22 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         return reply;
       }
 
+      if (method !== 'GET' && isCrdDef(def)) {
+        // The CRD's kinds must be served (or gone) by the time the client hears back.
+        try {
+          return await serveVerb(request, reply, p, base, namespace);
+        } finally {
+          const names = p.name ? [p.name] : (await store.list('/registry/apiextensions.k8s.io/customresourcedefinitions/')).items.map((kv) => kv.key.split('/').pop()!);
+          for (const n of names) await crds.reconcile(n);
+        }
+      }
+      return serveVerb(request, reply, p, base, namespace);
+    };
+
+    const serveVerb = async (request: FastifyRequest, reply: FastifyReply, p: ResolvedPath, base: ApiRequest, namespace: string | undefined) => {
+      const { def } = p;
+      const method = request.method;
+      const query = base.query;
       if (method === 'GET') {
         if (p.watch || (!p.name && isTrue(q(query, 'watch')))) {
           if (p.name) {

@@ -4,6 +4,7 @@ import type { Store } from '../storage/types.ts';
 import type { Registry } from '../registry/index.ts';
 import { registerApi } from '../apiserver/api.ts';
 import { registerOpenApi } from '../apiserver/openapi/plugin.ts';
+import { CrdRegistrar } from '../registry/crd/registrar.ts';
 
 export interface PluginDeps {
   store: Store;
@@ -11,8 +12,10 @@ export interface PluginDeps {
 }
 
 export function apiPlugins(deps: PluginDeps): Array<(app: FastifyInstance) => Promise<void>> {
+  // One registrar: the API registers CRD kinds, OpenAPI serves their documents.
+  const crds = new CrdRegistrar(deps.store, deps.registry);
   return [
-    (app) => registerApi(app, { store: deps.store, registry: deps.registry }),
-    (app) => registerOpenApi(app, { groupVersions: () => deps.registry.groupVersions() }),
+    (app) => registerApi(app, { store: deps.store, registry: deps.registry, crds }),
+    (app) => registerOpenApi(app, { groupVersions: () => deps.registry.groupVersions(), extraDocs: () => crds.openApiDocs() }),
   ];
 }

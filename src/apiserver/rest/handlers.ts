@@ -662,7 +662,10 @@ export class RestHandlers {
     const meta = obj.metadata ?? {};
     const sel = getPath(obj, s.labelSelectorPath);
     let selector = '';
-    if (isObject(sel)) {
+    if (typeof sel === 'string') {
+      // Custom resources keep the selector in its serialized form (labelSelectorPath).
+      selector = sel;
+    } else if (isObject(sel)) {
       // RCs keep a plain map; apps kinds a LabelSelector.
       selector = 'matchLabels' in sel || 'matchExpressions' in sel ? labelSelectorString(sel) : Object.entries(sel).map(([k, v]) => `${k}=${String(v)}`).join(',');
     }

@@ -56,6 +56,7 @@ const OBJECT_META_FIELDS = new Set([
 
 /** Unknown-field paths, checked against the def's known top-level and spec fields. */
 export function unknownFields(def: ResourceDef, obj: KubeObject): string[] {
+  if (def.unknownFields) return def.unknownFields(obj);
   const out: string[] = [];
   if (def.topLevelFields) {
     const known = new Set(['apiVersion', 'kind', 'metadata', ...def.topLevelFields]);

@@ -1,6 +1,7 @@
 // Kinds of the smaller API groups: discovery facts, scope, status, and light checks. Each entry is
 // one kind; grow an entry into its own file when it needs real validation or a printer.
 
+import { validateCrd } from '../../crd/defs.ts';
 import { fieldRequired, type FieldError } from '../../../api/status.ts';
 import { field, obj, simpleKind, statusSubresource } from '../common.ts';
 import type { ResourceDef } from '../../types.ts';
@@ -148,7 +149,7 @@ export const customresourcedefinitions = simpleKind({
   shortNames: ['crd', 'crds'],
   categories: ['api-extensions'],
   status: true,
-  extra: { validate: requireSpec('spec.group', 'spec.names.plural', 'spec.names.kind', 'spec.scope') },
+  extra: { validate: (o) => [...requireSpec('spec.group', 'spec.names.plural', 'spec.names.kind', 'spec.scope')(o), ...validateCrd(o)] },
 });
 
 // admissionregistration.k8s.io/v1 (stored only until admission webhooks are called)
