@@ -159,8 +159,13 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
     return (packet.answers ?? []).filter((a) => a.type !== 'OPT');
   }
 
-  /** Answer one message; undefined means send nothing. `udp` gives the size limit to respect. */
-  async function handle(raw: Buffer, udp: boolean): Promise<Buffer | undefined> {
+  type Reply = Buffer | undefined;
+
+  /**
+   * Answer one message; undefined means send nothing. `udp` gives the size limit to respect.
+   * Cluster names are answered synchronously: no promise per query on the hot path.
+   */
+  function handle(raw: Buffer, udp: boolean): Reply | Promise<Reply> {
     let query: Packet;
     try {
       query = dnsPacket.decode(raw);
@@ -184,19 +189,23 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
     const result = records.lookup(question.name, question.type);
     if (result.kind === 'answer') {
       stats.authoritative++;
-      const answers = result.answers.map(toAnswer);
-      if (result.chase) answers.push(...(await chase(result.chase, question.type, 1)));
-      return finish({
-        id: query.id ?? 0,
-        type: 'response',
-        flags: responseFlags(query, result.rcode, true),
-        questions: query.questions ?? [],
-        answers,
-        authorities: result.authorities.map(toAnswer),
-        additionals: withOpt(query, result.additionals.map(toAnswer)),
-      });
+      const build = (extra: Answer[]): Buffer =>
+        finish({
+          id: query.id ?? 0,
+          type: 'response',
+          flags: responseFlags(query, result.rcode, true),
+          questions: query.questions ?? [],
+          answers: [...result.answers.map(toAnswer), ...extra],
+          authorities: result.authorities.map(toAnswer),
+          additionals: withOpt(query, result.additionals.map(toAnswer)),
+        });
+      if (!result.chase) return build([]);
+      return chase(result.chase, question.type, 1).then(build);
     }
+    return forward(raw, query, finish, udp);
+  }
 
+  async function forward(raw: Buffer, query: Packet, finish: (p: Packet) => Buffer, udp: boolean): Promise<Reply> {
     const forwarded = await forwarder.forward(raw, query, closing.signal);
     if (forwarded.kind === 'failed') {
       stats.servfail++;
@@ -213,21 +222,36 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
     return forwarded.response;
   }
 
-  async function guarded(raw: Buffer, udp: boolean): Promise<Buffer | undefined> {
+  const failed = (raw: Buffer, err: unknown): Reply => {
+    log.warn('query failed', { err });
+    if (raw.length < 12) return undefined;
+    return dnsPacket.encode(errorResponse({ id: raw.readUInt16BE(0), flags: 0 }, 'SERVFAIL'));
+  };
+
+  /** handle() with the in-flight bound (which only asynchronous answers can pile up against). */
+  function guarded(raw: Buffer, udp: boolean, reply: (r: Reply) => void): void {
     if (inFlight >= maxInFlight) {
       stats.dropped++;
-      return undefined;
+      return;
     }
-    inFlight++;
+    let out: Reply | Promise<Reply>;
     try {
-      return await handle(raw, udp);
+      out = handle(raw, udp);
     } catch (err) {
-      log.warn('query failed', { err });
-      if (raw.length < 12) return undefined;
-      return dnsPacket.encode(errorResponse({ id: raw.readUInt16BE(0), flags: 0 }, 'SERVFAIL'));
-    } finally {
-      inFlight--;
+      return reply(failed(raw, err));
     }
+    if (!(out instanceof Promise)) return reply(out);
+    inFlight++;
+    out.then(
+      (r) => {
+        inFlight--;
+        reply(r);
+      },
+      (err: unknown) => {
+        inFlight--;
+        reply(failed(raw, err));
+      },
+    );
   }
 
   const family = net.isIPv6(host) ? 'udp6' : 'udp4';
@@ -274,7 +298,7 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
   const port = udp.address().port;
 
   udp.on('message', (msg, rinfo) => {
-    void guarded(msg, true).then((resp) => {
+    guarded(msg, true, (resp) => {
       if (resp && !closing.signal.aborted) udp.send(resp, rinfo.port, rinfo.address);
     });
   });
@@ -294,7 +318,7 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
         const msg = Buffer.from(buffered.subarray(2, 2 + len));
         buffered = buffered.subarray(2 + len);
         // Pipelined queries are answered as they complete; the id pairs them up (RFC 7766).
-        void guarded(msg, false).then((resp) => {
+        guarded(msg, false, (resp) => {
           if (!resp || socket.destroyed) return;
           const prefix = Buffer.alloc(2);
           prefix.writeUInt16BE(resp.length);
