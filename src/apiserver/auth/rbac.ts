@@ -170,9 +170,36 @@ function describeEntry(e: BindingEntry): string {
 
 interface CompiledRole {
   readonly rules: readonly CompiledRule[];
+  /** Rules by the verbs they name, so a check only looks at rules that could grant this verb. */
+  readonly byVerb: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** Rules with verb `*`. */
+  readonly anyVerb: readonly CompiledRule[];
 }
 
-const compileRole = (rules: readonly PolicyRule[] | undefined | null): CompiledRole => ({ rules: (rules ?? []).map(compileRule) });
+function compileRole(rules: readonly PolicyRule[] | undefined | null): CompiledRole {
+  const compiled = (rules ?? []).map(compileRule);
+  const byVerb = new Map<string, CompiledRule[]>();
+  const anyVerb: CompiledRule[] = [];
+  for (const r of compiled) {
+    if (r.verbs === null) {
+      anyVerb.push(r);
+      continue;
+    }
+    for (const v of r.verbs) {
+      const list = byVerb.get(v);
+      if (list) list.push(r);
+      else byVerb.set(v, [r]);
+    }
+  }
+  return { rules: compiled, byVerb, anyVerb };
+}
+
+function roleAllows(role: CompiledRole, a: RequestAttributes, combined: string): boolean {
+  const forVerb = role.byVerb.get(a.verb);
+  if (forVerb) for (const r of forVerb) if (ruleAllows(r, a, combined)) return true;
+  for (const r of role.anyVerb) if (ruleAllows(r, a, combined)) return true;
+  return false;
+}
 
 const emptyIndex = new SubjectIndex();
 
@@ -190,6 +217,8 @@ export class RbacCache {
   private readonly namespaceBindings = new Map<string, SubjectIndex>();
   private readonly indexedClusterBindings = new Map<string, IndexedBinding>();
   private readonly indexedRoleBindings = new Map<string, IndexedBinding>(); // key ns/name
+  /** Reused per decision (decisions are synchronous) to keep the common path allocation-free. */
+  private readonly missingScratch: string[] = [];
 
   // --- incremental maintenance (wire informer add/update -> upsert, delete -> delete)
 
@@ -296,34 +325,39 @@ export class RbacCache {
     // Upstream puts a privileged-groups authorizer in front of RBAC: system:masters may do anything.
     if (user.groups.includes(SYSTEM_MASTERS)) return { allowed: true, reason: '' };
     const combined = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-    let errors: string[] | undefined;
-
-    const visit = (entries: BindingEntry[] | undefined, scopeNamespace: string): BindingEntry | undefined => {
-      if (!entries) return undefined;
-      for (const e of entries) {
-        const role = this.resolve(e.roleKind, e.roleName, scopeNamespace);
-        if (!role) {
-          (errors ??= []).push(notFoundText(e.roleKind, e.roleName));
-          continue;
-        }
-        for (const r of role.rules) if (ruleAllows(r, a, combined)) return e;
-      }
-      return undefined;
-    };
-    const visitIndex = (idx: SubjectIndex, scopeNamespace: string): BindingEntry | undefined => {
-      const hit = visit(idx.users.get(user.username), scopeNamespace);
-      if (hit) return hit;
-      for (const g of user.groups) {
-        const h = visit(idx.groups.get(g), scopeNamespace);
-        if (h) return h;
-      }
-      return undefined;
-    };
-
-    let hit = visitIndex(this.clusterBindings, '');
-    if (!hit && a.namespace) hit = visitIndex(this.namespaceBindings.get(a.namespace) ?? emptyIndex, a.namespace);
+    const missing = this.missingScratch;
+    missing.length = 0;
+    let hit = this.visitIndex(this.clusterBindings, '', a, combined, missing);
+    if (!hit && a.namespace) {
+      const idx = this.namespaceBindings.get(a.namespace);
+      if (idx) hit = this.visitIndex(idx, a.namespace, a, combined, missing);
+    }
     if (hit) return { allowed: true, reason: (hit.allowedReason ??= `RBAC: allowed by ${describeEntry(hit)}`) };
-    return { allowed: false, reason: errors ? `RBAC: ${aggregateErrors(errors)}` : '' };
+    return { allowed: false, reason: missing.length ? `RBAC: ${aggregateErrors(missing)}` : '' };
+  }
+
+  private visitIndex(idx: SubjectIndex, scopeNamespace: string, a: RequestAttributes, combined: string, missing: string[]): BindingEntry | undefined {
+    const byUser = idx.users.get(a.user.username);
+    if (byUser) {
+      const hit = this.visitEntries(byUser, scopeNamespace, a, combined, missing);
+      if (hit) return hit;
+    }
+    for (const g of a.user.groups) {
+      const byGroup = idx.groups.get(g);
+      if (!byGroup) continue;
+      const hit = this.visitEntries(byGroup, scopeNamespace, a, combined, missing);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  private visitEntries(entries: readonly BindingEntry[], scopeNamespace: string, a: RequestAttributes, combined: string, missing: string[]): BindingEntry | undefined {
+    for (const e of entries) {
+      const role = this.resolve(e.roleKind, e.roleName, scopeNamespace);
+      if (!role) missing.push(notFoundText(e.roleKind, e.roleName));
+      else if (roleAllows(role, a, combined)) return e;
+    }
+    return undefined;
   }
 
   /** Every rule that applies to the user in the namespace ("" = cluster-wide only), for SelfSubjectRulesReview and escalation checks. */

@@ -36,6 +36,7 @@ function nameFromFieldSelector(selector: string | null): string {
 }
 
 function safeDecode(s: string): string {
+  if (!s.includes('%')) return s;
   try {
     return decodeURIComponent(s);
   } catch {
