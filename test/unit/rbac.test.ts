@@ -335,3 +335,23 @@ test('defaults carry bootstrapping labels, autoupdate annotation and a checksum'
   view!.rules = [];
   assert.ok((defaultRbacObjects().clusterRoles.find((r) => r.metadata?.name === 'view')?.rules?.length ?? 0) > 5);
 });
+
+test('SelfSubjectRulesReview status: resource and non-resource rules for the namespace, masters, missing roles', async () => {
+  const { subjectRulesReviewStatus } = await import('../../src/apiserver/auth/rbac.ts');
+  const c = defaultsCache();
+  c.upsertRoleBinding({ metadata: { name: 'v', namespace: 'team' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', name: 'carol' }] });
+  const carol = authed('carol');
+  const inTeam = subjectRulesReviewStatus(c, carol, 'team');
+  assert.equal(inTeam.incomplete, false);
+  assert.ok(inTeam.resourceRules.some((r) => r.resources?.includes('pods') && r.verbs.includes('list')));
+  assert.ok(inTeam.resourceRules.some((r) => r.resources?.includes('selfsubjectaccessreviews')));
+  assert.ok(inTeam.nonResourceRules.some((r) => r.nonResourceURLs?.includes('/api')));
+  const elsewhere = subjectRulesReviewStatus(c, carol, 'other');
+  assert.ok(!elsewhere.resourceRules.some((r) => r.resources?.includes('pods')));
+  const root = subjectRulesReviewStatus(c, { username: 'root', groups: ['system:masters', 'system:authenticated'] }, 'x');
+  assert.deepEqual(root.resourceRules[0], { verbs: ['*'], apiGroups: ['*'], resources: ['*'] });
+  c.upsertRoleBinding({ metadata: { name: 'dangling', namespace: 'team' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'gone' }, subjects: [{ kind: 'User', name: 'carol' }] });
+  const partial = subjectRulesReviewStatus(c, carol, 'team');
+  assert.equal(partial.incomplete, true);
+  assert.equal(partial.evaluationError, 'role.rbac.authorization.k8s.io "gone" not found');
+});
