@@ -36,6 +36,15 @@ export interface WatchRequest {
 // Encoded lines shared between watchers of the same kind: fan-out serializes each event once.
 const lineCache = new Map<string, string>();
 const LINE_CACHE_MAX = 4096;
+// Two stores in one process (tests start several API servers) reuse the same revision numbers,
+// so the cache key names the store too.
+const storeIds = new WeakMap<Store, number>();
+let nextStoreId = 0;
+function storeId(store: Store): number {
+  let id = storeIds.get(store);
+  if (id === undefined) storeIds.set(store, (id = ++nextStoreId));
+  return id;
+}
 
 function cachedLine(key: string, build: () => string): string {
   const hit = lineCache.get(key);
@@ -139,7 +148,7 @@ export async function serveWatch(res: ServerResponse, store: Store, w: WatchRequ
       }, watchSettings.bookmarkIntervalMs);
     }
 
-    const cacheKeyBase = `${gv}/${def.plural}|`;
+    const cacheKeyBase = `${storeId(store)}|${gv}/${def.plural}|`;
     for await (const ev of store.watch(prefix, from, signal)) {
       lastRevision = ev.kv.modRevision;
       const line = translate(def, w, ev, cacheKeyBase, encode);

@@ -5,6 +5,7 @@
 // with NoExecute taints are deleted once their tolerationSeconds run out (taint-based eviction).
 // Time comes from an injectable clock; heartbeats are timed when *we* observe them change, so clock
 // skew between a remote agent and the server does not matter (as upstream).
+import { setTimeout as delay } from 'node:timers/promises';
 import { isNotFound, type Client, type KubeObject, type ResourceRef } from '../../client/types.ts';
 import type { SharedInformers } from '../../client/shared-informers.ts';
 import type { Informer } from '../../client/informer.ts';
@@ -69,10 +70,8 @@ export class NodeLifecycleController {
       } catch (e) {
         if (!signal.aborted) log.warn('node monitor pass failed', { error: e });
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, period);
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-      });
+      // timers/promises removes its abort listener when the timer fires: no listener pile-up.
+      await delay(period, undefined, { signal }).catch(() => undefined);
     }
   }
 
@@ -158,9 +157,9 @@ export class NodeLifecycleController {
       const tolerations = ((pod.spec as { tolerations?: Toleration[] }).tolerations ?? []) as Toleration[];
       let evictAt = Infinity;
       for (const taint of noExecute) {
-        const delay = evictionDelaySeconds(taint, tolerations, defaultSeconds);
+        const seconds = evictionDelaySeconds(taint, tolerations, defaultSeconds);
         const since = taint.timeAdded ? Date.parse(taint.timeAdded) : now;
-        evictAt = Math.min(evictAt, since + delay * 1000);
+        evictAt = Math.min(evictAt, since + seconds * 1000);
       }
       if (evictAt > now) continue;
       await this.evict(pod);

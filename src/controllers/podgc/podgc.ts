@@ -3,6 +3,7 @@
 // longer exist (after a 40 s quarantine and a live check, since a node may be re-registering),
 // terminating pods that were never scheduled, and terminating pods on nodes that are not ready and
 // carry the node.kubernetes.io/out-of-service taint (the operator's "this node is gone" signal).
+import { setTimeout as delay } from 'node:timers/promises';
 import { isNotFound, type Client, type KubeObject } from '../../client/types.ts';
 import type { SharedInformers } from '../../client/shared-informers.ts';
 import type { Informer } from '../../client/informer.ts';
@@ -48,10 +49,8 @@ export class PodGC {
       } catch (e) {
         if (!signal.aborted) log.warn('pod GC pass failed', { error: e });
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.opts.periodMs ?? 20_000);
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-      });
+      // timers/promises removes its abort listener when the timer fires: no listener pile-up.
+      await delay(this.opts.periodMs ?? 20_000, undefined, { signal }).catch(() => undefined);
     }
   }
 
