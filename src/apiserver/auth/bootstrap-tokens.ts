@@ -54,7 +54,7 @@ export interface BootstrapAuthOptions {
   now?: () => number;
 }
 
-/** Why a bootstrap token was refused (for debug logs); undefined result means accepted. */
+/** The user a bootstrap token stands for, or the reason it was refused (for debug logs). */
 export function checkBootstrapToken(secret: KubeObject | undefined, token: BootstrapToken, now: number): string | UserInfo {
   if (!secret) return 'no such token';
   if (secret.type !== BOOTSTRAP_TOKEN_SECRET_TYPE) return 'secret has the wrong type';
