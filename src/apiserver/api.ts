@@ -271,7 +271,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     };
 
     const sendResult = (request: FastifyRequest, reply: FastifyReply, def: ResourceDef, r: ApiResult, read: 'get' | 'list' | undefined) => {
-      for (const w of r.warnings) reply.header('Warning', warningHeader(w));
+      // One header line per warning (setting the header twice would keep only the last).
+      if (r.warnings.length > 0) reply.header('Warning', r.warnings.map(warningHeader));
       const allowAs = read === 'list' ? (['Table', 'PartialObjectMetadataList'] as const) : read === 'get' ? (['Table', 'PartialObjectMetadata'] as const) : (['Table'] as const);
       let neg: Negotiated;
       try {

@@ -232,6 +232,18 @@ describe('kubectl against nanokube', () => {
       const dupYaml = await k(v, ['create', '-f', '-'], `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm1, namespace: ${ns}}\n`);
       assert.equal(dupYaml.code, 1);
       assert.equal(errText(dupYaml), `Error from server (AlreadyExists): error when creating "STDIN": configmaps "cm1" already exists`);
+      // Unknown fields deep inside a built-in kind: kubectl's default --validate=strict asks the server.
+      const typo = `apiVersion: v1\nkind: Pod\nmetadata: {name: typo, namespace: ${ns}}\nspec:\n  containers:\n  - {name: c, image: nginx, imagee: x}\n`;
+      const strict = await k(v, ['apply', '-f', '-'], typo);
+      assert.equal(strict.code, 1);
+      assert.equal(
+        errText(strict),
+        'Error from server (BadRequest): error when creating "STDIN": Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].imagee"',
+      );
+      const warned = await k(v, ['create', '--validate=warn', '-f', '-'], typo);
+      assert.equal(warned.code, 0, warned.stderr);
+      assert.match(warned.stderr, /Warning: unknown field "spec\.containers\[0\]\.imagee"/);
+      await ok(v, ['delete', 'pod', 'typo', '-n', ns, '--grace-period=0', '--force']);
     }
   });
 

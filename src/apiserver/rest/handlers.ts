@@ -300,27 +300,16 @@ export class RestHandlers {
 
   /** Unknown fields per fieldValidation: Strict → 400, Warn → warnings; dropped either way. */
   private checkFields(def: ResourceDef, obj: KubeObject, wopts: WriteOptions): string[] {
-    if (wopts.fieldValidation === 'Ignore') {
-      this.dropFields(obj, unknownFields(def, obj));
-      return [];
-    }
-    const unknown = unknownFields(def, obj);
-    if (unknown.length === 0) return [];
-    if (wopts.fieldValidation === 'Strict') {
+    // Unknown fields never reach the store: Strict refuses them, Warn and Ignore drop them
+    // (custom resources drop them in defaults(), by pruning).
+    const strict = wopts.fieldValidation === 'Strict';
+    const unknown = unknownFields(def, obj, !strict);
+    if (wopts.fieldValidation === 'Ignore' || unknown.length === 0) return [];
+    if (strict) {
       const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
       throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${list}`);
     }
-    this.dropFields(obj, unknown);
     return unknown.map((f) => `unknown field "${f}"`);
-  }
-
-  private dropFields(obj: KubeObject, paths: string[]): void {
-    for (const p of paths) {
-      const parts = p.split('.');
-      const last = parts.pop()!;
-      const parent = parts.length ? getPath(obj, parts.join('.')) : obj;
-      if (isObject(parent)) delete parent[last];
-    }
   }
 
   private validateOrThrow(def: ResourceDef, obj: KubeObject, old: KubeObject | undefined): void {

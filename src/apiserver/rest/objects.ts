@@ -3,6 +3,7 @@
 import type { KeyValue } from '../../storage/types.ts';
 import { groupVersion, isObject, type KubeObject } from '../../api/meta.ts';
 import { badRequest } from '../../api/status.ts';
+import { builtInUnknownFields } from './unknown-fields.ts';
 import type { ResourceDef } from '../../registry/types.ts';
 
 /** Parse a stored value into this def's form, with resourceVersion from the revision. */
@@ -55,8 +56,11 @@ const OBJECT_META_FIELDS = new Set([
 ]);
 
 /** Unknown-field paths, checked against the def's known top-level and spec fields. */
-export function unknownFields(def: ResourceDef, obj: KubeObject): string[] {
+export function unknownFields(def: ResourceDef, obj: KubeObject, remove = false): string[] {
   if (def.unknownFields) return def.unknownFields(obj);
+  // Built-ins: the kind's OpenAPI schema; kinds without one fall back to the def's field lists.
+  const fromSchema = builtInUnknownFields({ group: def.group, version: def.version, kind: def.kind }, obj, remove);
+  if (fromSchema !== undefined) return fromSchema;
   const out: string[] = [];
   if (def.topLevelFields) {
     const known = new Set(['apiVersion', 'kind', 'metadata', ...def.topLevelFields]);
