@@ -51,7 +51,7 @@ const cases: Record<string, ProxyState> = {
       endpoints: eps('10.42.1.2', '10.42.1.3'),
     }),
   ]),
-  'no-egress-interface': base([svc({ name: 'web', endpoints: eps('10.42.0.5') })], { egressInterface: undefined as unknown as string }),
+  'no-egress-interface': base([svc({ name: 'web', endpoints: eps('10.42.0.5') })], { egressInterface: undefined }),
 };
 
 describe('buildRules goldens', () => {
