@@ -22,6 +22,7 @@ interface Workload {
   hasSelector: boolean;
 }
 
+const noPods: PodInfo[] = [];
 const nsName = (ns: string | undefined, name: string | undefined) => `${ns ?? ''}/${name ?? ''}`;
 
 export class ClusterState implements ClusterSnapshot {
@@ -98,7 +99,7 @@ export class ClusterState implements ClusterSnapshot {
 
   nominatedPods(node: string): PodInfo[] {
     const m = this.nominated.get(node);
-    return m ? [...m.values()] : [];
+    return m && m.size > 0 ? [...m.values()] : noPods;
   }
 
   // --- updates

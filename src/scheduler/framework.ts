@@ -86,7 +86,8 @@ export function runFilters(ctx: CycleContext, plugins: readonly Plugin[], skippe
  * if already there, then without them, so that a nominated pod's room is neither taken nor needed.
  */
 export function filterNode(ctx: CycleContext, plugins: readonly Plugin[], skipped: ReadonlySet<string>, node: NodeInfo): Status | undefined {
-  const nominated = ctx.snapshot.nominatedPods(node.name).filter((p) => p.key !== ctx.pod.key && p.priority >= ctx.pod.priority);
+  const all = ctx.snapshot.nominatedPods(node.name);
+  const nominated = all.length === 0 ? all : all.filter((p) => p.key !== ctx.pod.key && p.priority >= ctx.pod.priority);
   if (nominated.length === 0) return runFilters(ctx, plugins, skipped, node);
   const withNominated = node.clone();
   for (const p of nominated) withNominated.addPod(p);

@@ -3,6 +3,7 @@
 // counts it), then bound through pods/binding in the background. Refusals become FailedScheduling
 // events and a PodScheduled=False condition; preemption evicts victims and nominates a node.
 
+import { setMaxListeners } from 'node:events';
 import type { Client, KubeObject, ResourceRef } from '../client/types.ts';
 import { isConflict, isNotFound } from '../client/types.ts';
 import { Informer } from '../client/informer.ts';
@@ -122,6 +123,8 @@ export class Scheduler {
     workload('replicaSets', refs.replicaSets, 'ReplicaSet');
     workload('statefulSets', refs.statefulSets, 'StatefulSet');
 
+    // A dozen informers and their watches all listen on the one signal.
+    setMaxListeners(100, signal);
     for (const i of Object.values(this.informers)) void i.run(signal);
     signal.addEventListener('abort', () => this.queue.close(), { once: true });
 

@@ -225,6 +225,15 @@ export class NodeInfo {
   readonly usedPorts: HostPort[] = [];
   podsWithAffinity = 0;
   podsWithRequiredAntiAffinity = 0;
+  /** Pods with any affinity term (what InterPodAffinity scoring reads when the pod has none). */
+  readonly affinityPods: PodInfo[] = [];
+  /** Bumped on every pod change. */
+  generation = 0;
+  /**
+   * "namespace|selector" → live pods on this node matching the selector, kept exact on every pod
+   * change (spreading asks the same few workload selectors on every cycle).
+   */
+  readonly matchCounts = new Map<string, { selector: LabelSelector; namespace: string; count: number }>();
   /** Image name as the node reports it → size in bytes. */
   images = new Map<string, number>();
 
@@ -267,6 +276,19 @@ export class NodeInfo {
   }
 
   private account(p: PodInfo, sign: 1 | -1): void {
+    this.generation++;
+    if (this.matchCounts.size > 0 && !p.pod.metadata?.deletionTimestamp) {
+      for (const e of this.matchCounts.values()) {
+        if (e.namespace === p.namespace && e.selector.matches(p.pod.metadata?.labels)) e.count += sign;
+      }
+    }
+    if (hasAffinity(p)) {
+      if (sign > 0) this.affinityPods.push(p);
+      else {
+        const i = this.affinityPods.indexOf(p);
+        if (i >= 0) this.affinityPods.splice(i, 1);
+      }
+    }
     addResources(this.requested, p.requests, sign);
     this.nonZeroRequested.milliCpu += sign * p.nonZeroRequests.milliCpu;
     this.nonZeroRequested.memory += sign * p.nonZeroRequests.memory;

@@ -101,7 +101,7 @@ export const interPodAffinity: Plugin = {
       // Without preferences of its own, only pods with affinity terms can move the score.
       if (!hasOwn && node.podsWithAffinity === 0) continue;
       if (Object.keys(node.labels).length === 0) continue;
-      for (const existing of node.pods) {
+      for (const existing of hasOwn ? node.pods : node.affinityPods) {
         add(me.preferredAffinityTerms, existing.pod, node, 1);
         add(me.preferredAntiAffinityTerms, existing.pod, node, -1);
         add(existing.requiredAffinityTerms, me.pod, node, 1, 1);

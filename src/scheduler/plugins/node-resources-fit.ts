@@ -9,6 +9,15 @@ export function leastRequestedScore(requested: number, capacity: number): number
   return Math.trunc(((capacity - requested) * MAX_NODE_SCORE) / capacity);
 }
 
+/** Adds "Insufficient <name>" when short; true when the request exceeds the whole node (preemption cannot help). */
+function check(reasons: string[], name: string, want: number, alloc: number, used: number): boolean {
+  if (want > 0 && want > alloc - used) {
+    reasons.push(`Insufficient ${name}`);
+    return want > alloc;
+  }
+  return false;
+}
+
 /** The reasons a pod does not fit on the node by resources, upstream's order and wording. */
 export function insufficientResources(ctx: { pod: { requests: NodeInfo['requested'] } }, node: NodeInfo): { reasons: string[]; unresolvable: boolean } {
   const reasons: string[] = [];
@@ -16,18 +25,13 @@ export function insufficientResources(ctx: { pod: { requests: NodeInfo['requeste
   if (node.pods.length + 1 > node.allowedPods) reasons.push('Too many pods');
   const req = ctx.pod.requests;
   if (req.milliCpu === 0 && req.memory === 0 && req.ephemeralStorage === 0 && req.scalar.size === 0) return { reasons, unresolvable: false };
-  const check = (name: string, want: number, alloc: number, used: number) => {
-    if (want > 0 && want > alloc - used) {
-      reasons.push(`Insufficient ${name}`);
-      // A request larger than the whole node cannot be helped by preempting anyone.
-      if (want > alloc) unresolvableFound = true;
+  unresolvableFound = check(reasons, 'cpu', req.milliCpu, node.allocatable.milliCpu, node.requested.milliCpu) || unresolvableFound;
+  unresolvableFound = check(reasons, 'memory', req.memory, node.allocatable.memory, node.requested.memory) || unresolvableFound;
+  unresolvableFound = check(reasons, 'ephemeral-storage', req.ephemeralStorage, node.allocatable.ephemeralStorage, node.requested.ephemeralStorage) || unresolvableFound;
+  if (req.scalar.size > 0) {
+    for (const name of [...req.scalar.keys()].sort()) {
+      unresolvableFound = check(reasons, name, req.scalar.get(name) ?? 0, node.allocatable.scalar.get(name) ?? 0, node.requested.scalar.get(name) ?? 0) || unresolvableFound;
     }
-  };
-  check('cpu', req.milliCpu, node.allocatable.milliCpu, node.requested.milliCpu);
-  check('memory', req.memory, node.allocatable.memory, node.requested.memory);
-  check('ephemeral-storage', req.ephemeralStorage, node.allocatable.ephemeralStorage, node.requested.ephemeralStorage);
-  for (const name of [...req.scalar.keys()].sort()) {
-    check(name, req.scalar.get(name) ?? 0, node.allocatable.scalar.get(name) ?? 0, node.requested.scalar.get(name) ?? 0);
   }
   return { reasons, unresolvable: unresolvableFound };
 }

@@ -38,7 +38,9 @@ function compile(pod: Pod, c: TopologySpreadConstraint): Constraint {
 }
 
 function allOf(selectors: LabelSelector[]): LabelSelector {
-  return { requirements: selectors.flatMap((s) => s.requirements), empty: false, matches: (l) => selectors.every((s) => s.matches(l)), toString: () => selectors.join(',') };
+  if (selectors.length === 1) return selectors[0]!;
+  const text = selectors.map((s) => s.toString()).join(',');
+  return { requirements: selectors.flatMap((s) => s.requirements), empty: false, matches: (l) => selectors.every((s) => s.matches(l)), toString: () => text };
 }
 
 /** The pod's constraints of one kind; the system defaults stand in when it declares none. */
@@ -65,6 +67,24 @@ function included(c: Constraint, pod: Pod, node: NodeInfo): boolean {
   return true;
 }
 
+/** Matching pods on a node, from the node's incrementally kept counts when the selector was asked before. */
+const selectorText = new WeakMap<LabelSelector, string>();
+
+function countKey(selector: LabelSelector, namespace: string): string {
+  let text = selectorText.get(selector);
+  if (text === undefined) selectorText.set(selector, (text = selector.toString()));
+  return `${namespace}|${text}`;
+}
+
+function countOnNode(node: NodeInfo, selector: LabelSelector, namespace: string, key = countKey(selector, namespace)): number {
+  const hit = node.matchCounts.get(key);
+  if (hit) return hit.count;
+  const count = countMatching(node.pods, selector, namespace);
+  if (node.matchCounts.size > 256) node.matchCounts.clear();
+  node.matchCounts.set(key, { selector, namespace, count });
+  return count;
+}
+
 export function countMatching(pods: readonly PodInfo[], selector: LabelSelector, namespace: string): number {
   let n = 0;
   for (const p of pods) {
@@ -82,6 +102,8 @@ interface FilterState {
 
 interface ScoreState {
   constraints: Constraint[];
+  /** Per constraint: the per-node count cache key. */
+  keys: string[];
   counts: Map<string, number>[];
   weights: number[];
   ignored: Set<string>;
@@ -104,7 +126,7 @@ export const podTopologySpread: Plugin = {
       constraints.forEach((c, i) => {
         if (!included(c, pod, node)) return;
         const v = node.labels[c.topologyKey]!;
-        counts[i]!.set(v, (counts[i]!.get(v) ?? 0) + countMatching(node.pods, c.selector, ctx.pod.namespace));
+        counts[i]!.set(v, (counts[i]!.get(v) ?? 0) + countOnNode(node, c.selector, ctx.pod.namespace));
       });
     }
     ctx.state.set(FILTER, { constraints, counts } satisfies FilterState);
@@ -132,7 +154,7 @@ export const podTopologySpread: Plugin = {
     // System defaults do not require every key: nodes without a zone still spread by hostname.
     const requireAll = !defaulted;
     const pod = ctx.pod.pod;
-    const st: ScoreState = { constraints, counts: constraints.map(() => new Map()), weights: [], ignored: new Set() };
+    const st: ScoreState = { constraints, keys: constraints.map((c) => countKey(c.selector, ctx.pod.namespace)), counts: constraints.map(() => new Map()), weights: [], ignored: new Set() };
     const sizes = constraints.map(() => 0);
     for (const node of feasible) {
       if (requireAll && !hasAllKeys(node, constraints)) {
@@ -151,14 +173,15 @@ export const podTopologySpread: Plugin = {
     st.weights = constraints.map((c, i) => Math.log((c.topologyKey === HOSTNAME ? feasible.length - st.ignored.size : sizes[i]!) + 2));
     for (const node of ctx.snapshot.nodes()) {
       if (requireAll && !hasAllKeys(node, constraints)) continue;
-      constraints.forEach((c, i) => {
-        if (c.topologyKey === HOSTNAME || !included(c, pod, node)) return;
-        const v = node.labels[c.topologyKey] ?? '';
+      for (let i = 0; i < constraints.length; i++) {
+        const c = constraints[i]!;
+        if (c.topologyKey === HOSTNAME) continue;
         const m = st.counts[i]!;
+        const v = node.labels[c.topologyKey] ?? '';
         const cur = m.get(v);
-        if (cur === undefined) return;
-        m.set(v, cur + countMatching(node.pods, c.selector, ctx.pod.namespace));
-      });
+        if (cur === undefined || !included(c, pod, node)) continue;
+        m.set(v, cur + countOnNode(node, c.selector, ctx.pod.namespace, st.keys[i]));
+      }
     }
     ctx.state.set(SCORE, st);
     return undefined;
@@ -167,12 +190,13 @@ export const podTopologySpread: Plugin = {
     const st = ctx.state.get(SCORE) as ScoreState;
     if (st.ignored.has(node.name)) return 0;
     let score = 0;
-    st.constraints.forEach((c, i) => {
+    for (let i = 0; i < st.constraints.length; i++) {
+      const c = st.constraints[i]!;
       const v = node.labels[c.topologyKey];
-      if (v === undefined) return;
-      const cnt = c.topologyKey === HOSTNAME ? countMatching(node.pods, c.selector, ctx.pod.namespace) : (st.counts[i]!.get(v) ?? 0);
+      if (v === undefined) continue;
+      const cnt = c.topologyKey === HOSTNAME ? countOnNode(node, c.selector, ctx.pod.namespace, st.keys[i]) : (st.counts[i]!.get(v) ?? 0);
       score += cnt * st.weights[i]! + (c.maxSkew - 1);
-    });
+    }
     return Math.round(score);
   },
   normalizeScore(ctx, scores: NodeScore[]) {
