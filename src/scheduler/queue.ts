@@ -131,6 +131,12 @@ export class SchedulingQueue {
     if (cur.where === 'unschedulable') this.requeue(cur.qp);
   }
 
+  /** Keep the newest copy of the pod without moving it (a status-only change). */
+  refresh(info: PodInfo): void {
+    const cur = this.where.get(info.key);
+    if (cur) cur.qp.info = info;
+  }
+
   delete(key: string): void {
     this.where.delete(key);
   }

@@ -204,7 +204,10 @@ export class Scheduler {
     }
     this.gated.delete(key);
     if (this.assumed.has(key)) return; // its binding is in flight
-    this.queue.update(this.podInfo(pod));
+    // Our own status writes (condition, nominated node) must not send the pod round again.
+    const shape = (p: Pod) => JSON.stringify([p.spec, p.metadata?.labels, p.metadata?.annotations]);
+    if (old && this.queue.has(key) && shape(old) === shape(pod)) this.queue.refresh(this.podInfo(pod));
+    else this.queue.update(this.podInfo(pod));
   }
 
   private onPodDeleted(pod: Pod): void {
