@@ -67,8 +67,11 @@ describe('kubelet pods (fake runtime)', () => {
     });
     const p = await h.waitPod('with-init', isReady, 'ready');
     assert.deepEqual(p.status!.initContainerStatuses!.map((s) => s.state?.terminated?.reason), ['Completed', 'Completed']);
-    const started = (await h.events('with-init')).filter((e) => e.reason === 'Started').map((e) => e.message);
-    assert.deepEqual(started, ['Started container one', 'Started container two', 'Started container app']);
+    // Creation order in the engine: each init container only after the previous one exited.
+    const mine = [...h.engine.containers.values()].filter((c) => c.kind === 'container' && c.labels['nanokube.pod.uid'] === p.metadata!.uid);
+    mine.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    assert.deepEqual(mine.map((c) => c.labels['nanokube.container.name']), ['one', 'two', 'app']);
+    assert.ok(mine[0]!.finishedAt! <= mine[1]!.createdAt && mine[1]!.finishedAt! <= mine[2]!.createdAt);
   });
 
   it('fails a restartPolicy Never pod whose init container fails', async () => {
