@@ -132,14 +132,12 @@ export async function startClusterControllers(opts: ClusterControllersOptions, s
   return { ...out, done };
 }
 
-/**
- * The component entry point. The registry is read from the context when the server provides it
- * (`registry` on ComponentContext, needed for CRDs); otherwise the built-in kinds are used.
- */
+/** The component entry point: the server's registry (built-in kinds and CRDs) drives GC and namespace deletion. */
 export const clusterControllersComponent: Component = {
   name: 'cluster-controllers',
+  background: true,
   async start(ctx: ComponentContext) {
-    const registry = (ctx as ComponentContext & { registry?: Registry }).registry ?? builtinRegistry();
+    const registry = ctx.registry;
     const stop = new AbortController();
     const signal = AbortSignal.any([ctx.signal, stop.signal]);
     const running = await startClusterControllers(
@@ -153,7 +151,7 @@ export const clusterControllersComponent: Component = {
       signal,
     );
     return {
-      detail: 'gc, namespace, serviceaccount, root-ca, podgc, nodelifecycle, disruption, resourcequota, hpa',
+      detail: '9 controllers',
       async stop() {
         stop.abort();
         await running.done;

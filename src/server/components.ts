@@ -6,7 +6,10 @@ import type { UserInfo } from '../apiserver/auth/user.ts';
 import type { HealthChecks } from '../apiserver/health.ts';
 import type { DataLayout } from '../config/paths.ts';
 import type { ServerOptions } from './run.ts';
+import type { Registry } from '../registry/index.ts';
 import { systemNamespacesComponent } from '../bootstrap/system-namespaces.ts';
+import { clusterControllersComponent } from '../controllers/cluster.ts';
+import { schedulerComponent } from '../scheduler/component.ts';
 
 export interface ComponentContext {
   options: ServerOptions;
@@ -15,6 +18,8 @@ export interface ComponentContext {
   /** A client over the loopback socket authenticated as `user`. */
   clientFor(user: UserInfo, userAgent: string): Client;
   health: HealthChecks;
+  /** Every served kind, built-in and custom (CRDs add to it at run time). */
+  registry: Registry;
   /** Aborted when the server stops. */
   signal: AbortSignal;
 }
@@ -27,10 +32,15 @@ export interface StartedComponent {
 
 export interface Component {
   name: string;
+  /**
+   * Start without holding up Ready (controllers: their informers sync in a few hundred ms while the
+   * API already answers, as k3s starts its controllers after the API server).
+   */
+  background?: boolean;
   /** Whether this component runs with these options (e.g. the kubelet needs Docker). */
   enabled?(options: ServerOptions): boolean;
   /** Resolves once the component is ready (informers synced, node registered...). */
   start(ctx: ComponentContext): Promise<StartedComponent | void>;
 }
 
-export const components: Component[] = [systemNamespacesComponent];
+export const components: Component[] = [systemNamespacesComponent, clusterControllersComponent, schedulerComponent];

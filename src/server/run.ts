@@ -100,6 +100,7 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
       if (shuttingDown) throw new Error('shutting down');
     });
 
+    const registry = builtinRegistry();
     const loopbackTokens = new LoopbackTokens();
     const api: RunningApiServer = await timed(
       'apiserver',
@@ -110,7 +111,7 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
           tls: { certPem: pki.apiServer.certPem, keyPem: pki.apiServer.keyPem, caPem: pki.ca.certPem },
           health,
           tokenAuthenticators: [loopbackTokens.authenticator],
-          plugins: apiPlugins({ store, registry: builtinRegistry() }),
+          plugins: apiPlugins({ store, registry }),
         }),
       (a) => `https://127.0.0.1:${a.port}`,
     );
@@ -136,13 +137,27 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
 
     const componentsAbort = new AbortController();
     stack.push({ name: 'components-signal', stop: async () => componentsAbort.abort() });
+    const background: Array<Promise<void>> = [];
     for (const component of components) {
       if (component.enabled && !component.enabled(opts)) continue;
-      const started = await timed(
-        component.name,
-        () => component.start({ options: opts, layout, pki, clientFor, health, signal: componentsAbort.signal }),
-        (s) => (s && s.detail) || '',
-      );
+      const ctx = { options: opts, layout, pki, clientFor, health, registry, signal: componentsAbort.signal };
+      if (component.background) {
+        // Its stop is registered now so a stop during start-up still waits for it.
+        let stopFn: (() => Promise<void>) | undefined;
+        const t0 = performance.now();
+        const starting = component.start(ctx).then(
+          (s) => {
+            stopFn = s?.stop;
+            log.info('component ready', { name: component.name, ms: Math.round(performance.now() - t0), detail: s?.detail });
+          },
+          (e) => log.error('component failed to start', { name: component.name, error: e }),
+        );
+        background.push(starting);
+        stack.push({ name: component.name, stop: async () => { await starting; await stopFn?.(); } });
+        progress.step(component.name, performance.now() - t0, 'starting in the background');
+        continue;
+      }
+      const started = await timed(component.name, () => component.start(ctx), (s) => (s && s.detail) || '');
       if (started?.stop) stack.push({ name: component.name, stop: started.stop });
     }
 

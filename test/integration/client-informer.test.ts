@@ -14,7 +14,7 @@ test('client CRUD and errors', async () => {
   const api = await startTestApi();
   try {
     const c = api.client;
-    const created = await c.create(configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' }, data: { k: 'v' } });
+    const created = await c.create<KubeObject>(configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' }, data: { k: 'v' } });
     assert.ok(created.metadata.uid);
     await assert.rejects(c.create(configmaps, { metadata: { name: 'a', namespace: 'default' } }), (e) => isAlreadyExists(e));
     const got = await c.get<KubeObject & { data: Record<string, string> }>(configmaps, 'a', 'default');
