@@ -7,8 +7,8 @@ import { defaultRecorderFactory, type ControllerDeps, type WorkloadController } 
 import { systemClock, type Clock } from './replicaset/podutil.ts';
 import { ReplicaSetController, ReplicationControllerController } from './replicaset/controller.ts';
 import { DeploymentController } from './deployment/controller.ts';
-//TODO import { JobController } from './job/controller.ts';
-//TODO import { CronJobController } from './cronjob/controller.ts';
+import { JobController, type JobTuning } from './job/controller.ts';
+import { CronJobController } from './cronjob/controller.ts';
 //TODO import { StatefulSetController } from './statefulset/controller.ts';
 //TODO import { DaemonSetController } from './daemonset/controller.ts';
 
@@ -16,8 +16,8 @@ export const workloadControllerFactories = {
   replicaset: (d: ControllerDeps) => new ReplicaSetController(d),
   replicationcontroller: (d: ControllerDeps) => new ReplicationControllerController(d),
   deployment: (d: ControllerDeps) => new DeploymentController(d),
-//TODO   job: (d: ControllerDeps) => new JobController(d),
-//TODO   cronjob: (d: ControllerDeps) => new CronJobController(d),
+  job: (d: ControllerDeps) => new JobController(d, d.tuning?.job),
+  cronjob: (d: ControllerDeps) => new CronJobController(d),
 //TODO   statefulset: (d: ControllerDeps) => new StatefulSetController(d),
 //TODO   daemonset: (d: ControllerDeps) => new DaemonSetController(d),
 } satisfies Record<string, (d: ControllerDeps) => WorkloadController>;
@@ -31,6 +31,8 @@ export interface StartOptions {
   only?: WorkloadControllerName[];
   workers?: number;
   informers?: SharedInformers;
+  /** Test knobs (e.g. a short Job backoff). */
+  tuning?: { job?: JobTuning };
 }
 
 export interface RunningControllers {
@@ -41,7 +43,7 @@ export interface RunningControllers {
 /** Builds the controllers, starts their informers, waits for the caches, then runs the workers. */
 export async function startWorkloadControllers(client: Client, opts: StartOptions): Promise<RunningControllers> {
   const informers = opts.informers ?? new SharedInformers(client);
-  const deps: ControllerDeps = { client, informers, clock: opts.clock ?? systemClock, recorder: defaultRecorderFactory(client), ...(opts.workers ? { workers: opts.workers } : {}) };
+  const deps: ControllerDeps = { client, informers, clock: opts.clock ?? systemClock, recorder: defaultRecorderFactory(client), ...(opts.workers ? { workers: opts.workers } : {}), ...(opts.tuning ? { tuning: opts.tuning } : {}) };
   const controllers = new Map<WorkloadControllerName, WorkloadController>();
   const names = opts.only ?? (Object.keys(workloadControllerFactories) as WorkloadControllerName[]);
   for (const name of names) controllers.set(name, workloadControllerFactories[name](deps));

@@ -14,6 +14,7 @@ export interface ControllerDeps {
   recorder(component: string): EventRecorder;
   /** Parallel reconciles per controller (default 4). */
   workers?: number;
+  tuning?: { job?: { backoffBaseMs?: number; backoffMaxMs?: number } };
 }
 
 export function defaultRecorderFactory(client: Client): (component: string) => EventRecorder {

@@ -15,6 +15,7 @@ export const refs = {
   controllerrevisions: { group: 'apps', version: 'v1', resource: 'controllerrevisions', namespaced: true },
   jobs: { group: 'batch', version: 'v1', resource: 'jobs', namespaced: true },
   cronjobs: { group: 'batch', version: 'v1', resource: 'cronjobs', namespaced: true },
+  events: { group: '', version: 'v1', resource: 'events', namespaced: true },
 } as const satisfies Record<string, ResourceRef>;
 
 /** Milliseconds since the epoch; injectable so tests can drive CronJobs and deadlines. */
