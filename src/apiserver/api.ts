@@ -221,7 +221,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
           return startWatch(request, reply, base, true);
         }
         if (!p.name) {
-          if (namespace === undefined && def.namespaced) namespace = undefined;
+          const neg = negotiate(request.headers.accept, ['Table', 'PartialObjectMetadataList']);
+          if (neg.format === 'json' && neg.as === undefined) base.rawJson = true;
           return sendResult(request, reply, def, await rest.list(base), 'list');
         }
         if (p.subresource === 'scale') return sendResult(request, reply, def, await rest.getScale(base), 'get');
@@ -264,7 +265,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       const matches = rest.matcher(def, opts.labelSelector, opts.fieldSelector);
       const neg = negotiate(request.headers.accept, ['Table']);
       reply.hijack();
-      const w: Parameters<typeof serveWatch>[2] = { def, opts, matches };
+      const w: Parameters<typeof serveWatch>[2] = { def, opts, matches, selectAll: opts.labelSelector === undefined && opts.fieldSelector === undefined };
       if (base.namespace !== undefined) w.namespace = base.namespace;
       if (neg.as === 'Table') w.table = { include: parseIncludeObject(q(base.query, 'includeObject')), version: neg.asVersion ?? 'v1' };
       await serveWatch(reply.raw, store, w);
@@ -272,7 +273,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
 
     const sendResult = (request: FastifyRequest, reply: FastifyReply, def: ResourceDef, r: ApiResult, read: 'get' | 'list' | undefined) => {
       // One header line per warning (setting the header twice would keep only the last).
-      if (r.warnings.length > 0) reply.header('Warning', r.warnings.map(warningHeader));
+      if (r.warnings.length === 1) reply.header('Warning', warningHeader(r.warnings[0]!));
+      else if (r.warnings.length > 1) reply.header('Warning', r.warnings.map(warningHeader));
       const allowAs = read === 'list' ? (['Table', 'PartialObjectMetadataList'] as const) : read === 'get' ? (['Table', 'PartialObjectMetadata'] as const) : (['Table'] as const);
       let neg: Negotiated;
       try {
@@ -291,6 +293,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         body = partialObjectMetadata(body, neg.asVersion);
       }
       reply.code(r.code);
+      if (r.json !== undefined && neg.format === 'json' && neg.as === undefined) return reply.header('Content-Type', 'application/json').send(Buffer.from(r.json));
       if (neg.format === 'yaml') return reply.header('Content-Type', 'application/yaml').send(Buffer.from(YAML.stringify(body)));
       return reply.header('Content-Type', 'application/json').send(Buffer.from(JSON.stringify(body)));
     };

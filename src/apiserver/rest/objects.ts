@@ -17,15 +17,36 @@ export function fromStored(def: ResourceDef, kv: KeyValue): KubeObject {
   return reorderTypeMeta(obj);
 }
 
-/** Serialize for the store: storage form, no resourceVersion (the revision is the source). */
+/**
+ * Serialize for the store: storage form, no resourceVersion (the revision is the source), and
+ * always kind, apiVersion, metadata first — storedJsonWithRv() relies on that order to serve
+ * lists by splicing stored text instead of parsing and re-serializing every item.
+ */
 export function toStored(def: ResourceDef, obj: KubeObject): string {
   const stored = def.toStorage ? def.toStorage(structuredClone(obj)) : obj;
   const meta = stored.metadata;
   if (meta && meta.resourceVersion !== undefined) {
     const { resourceVersion: _rv, ...rest } = meta;
-    return JSON.stringify({ ...stored, metadata: rest });
+    return JSON.stringify(reorderTypeMeta({ ...stored, metadata: rest }));
   }
-  return JSON.stringify(stored);
+  return JSON.stringify(reorderTypeMeta(stored));
+}
+
+/** The `{"kind":..,"apiVersion":..,"metadata":{` prefix a def's stored objects start with. */
+export function storedPrefix(def: ResourceDef): string {
+  return `{"kind":${JSON.stringify(def.kind)},"apiVersion":${JSON.stringify(groupVersion(def.group, def.version))},"metadata":{`;
+}
+
+/**
+ * The API JSON of a stored value without parsing it: resourceVersion spliced into metadata.
+ * Undefined when the text is not in the canonical order for this def (older data, other
+ * versions, conversions): the caller then goes through fromStored().
+ */
+export function storedJsonWithRv(def: ResourceDef, prefix: string, kv: KeyValue): string | undefined {
+  if (def.fromStorage || !kv.value.startsWith(prefix)) return undefined;
+  const rest = kv.value.slice(prefix.length);
+  const rv = `"resourceVersion":${JSON.stringify(String(kv.modRevision))}`;
+  return prefix + rv + (rest.startsWith('}') ? '' : ',') + rest;
 }
 
 /** kind/apiVersion first, like upstream's encoder, so dumps read naturally. */
