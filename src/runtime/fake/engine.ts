@@ -71,6 +71,8 @@ export class FakeEngine {
   readonly registry = new Map<string, StoredImage>();
   readonly networks = new Map<string, NetworkInfo>();
   readonly containers = new Map<string, FakeContainer>();
+  /** Engine-side names in use, so creating a pod stays O(1) with thousands of containers. */
+  readonly names = new Set<string>();
   readonly programs: FakeProgram[];
   /** Emits ('event', cluster, RuntimeEvent). */
   readonly bus = new EventEmitter();

@@ -122,7 +122,7 @@ export class FakeRuntime implements NodeRuntime {
     const image = this.image(await this.ensureInfraImage());
     if (!cfg.hostNetwork && !this.engine.networks.has(this.cluster)) throw new Error(`network nanokube-${this.cluster} not found`);
     const name = runtimeName('POD', cfg.pod, cfg.attempt);
-    if ([...this.engine.containers.values()].some((c) => c.name === name)) throw new Error(`Conflict. The container name "/${name}" is already in use`);
+    if (this.engine.names.has(name)) throw new Error(`Conflict. The container name "/${name}" is already in use`);
     const c: FakeContainer = {
       id: this.engine.newId(),
       name,
@@ -142,6 +142,7 @@ export class FakeRuntime implements NodeRuntime {
       listeners: new Map(),
     };
     this.engine.containers.set(c.id, c);
+    this.engine.names.add(c.name);
     this.engine.emit(c, 'create');
     this.engine.emit(c, 'start');
     return c.id;
@@ -163,7 +164,7 @@ export class FakeRuntime implements NodeRuntime {
     const sandbox = this.get(sandboxId);
     const image = this.image(cfg.image);
     const name = runtimeName(cfg.name, cfg.pod, cfg.restartCount);
-    if ([...this.engine.containers.values()].some((c) => c.name === name)) throw new Error(`Conflict. The container name "/${name}" is already in use`);
+    if (this.engine.names.has(name)) throw new Error(`Conflict. The container name "/${name}" is already in use`);
     const argv = [...(cfg.command ?? image.entrypoint), ...(cfg.args ?? (cfg.command ? [] : image.cmd))];
     const c: FakeContainer = {
       id: this.engine.newId(),
@@ -194,6 +195,7 @@ export class FakeRuntime implements NodeRuntime {
       listeners: sandbox.listeners,
     };
     this.engine.containers.set(c.id, c);
+    this.engine.names.add(c.name);
     this.engine.emit(c, 'create');
     return c.id;
   }
@@ -251,6 +253,7 @@ export class FakeRuntime implements NodeRuntime {
       this.engine.finish(c, 137, false);
     }
     this.engine.containers.delete(id);
+    this.engine.names.delete(c.name);
     this.engine.emit(c, 'destroy');
   }
 
