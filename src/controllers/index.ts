@@ -9,7 +9,7 @@ import { ReplicaSetController, ReplicationControllerController } from './replica
 import { DeploymentController } from './deployment/controller.ts';
 import { JobController, type JobTuning } from './job/controller.ts';
 import { CronJobController } from './cronjob/controller.ts';
-//TODO import { StatefulSetController } from './statefulset/controller.ts';
+import { StatefulSetController } from './statefulset/controller.ts';
 //TODO import { DaemonSetController } from './daemonset/controller.ts';
 
 export const workloadControllerFactories = {
@@ -18,7 +18,7 @@ export const workloadControllerFactories = {
   deployment: (d: ControllerDeps) => new DeploymentController(d),
   job: (d: ControllerDeps) => new JobController(d, d.tuning?.job),
   cronjob: (d: ControllerDeps) => new CronJobController(d),
-//TODO   statefulset: (d: ControllerDeps) => new StatefulSetController(d),
+  statefulset: (d: ControllerDeps) => new StatefulSetController(d),
 //TODO   daemonset: (d: ControllerDeps) => new DaemonSetController(d),
 } satisfies Record<string, (d: ControllerDeps) => WorkloadController>;
 
