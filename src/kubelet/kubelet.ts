@@ -924,11 +924,17 @@ export class Kubelet {
 
   /** Computes the status and writes it through pods/status when it differs; returns the phase. */
   private async writeStatus(st: PodState, pod: Pod, view: RuntimeView, _sandboxId: string | undefined, initialized?: boolean): Promise<string | undefined> {
+    const status = await this.computeStatus(st, pod, view, initialized);
+    await this.putStatus(st, pod, status);
+    return status.phase;
+  }
+
+  private async computeStatus(st: PodState, pod: Pod, view: RuntimeView, initialized?: boolean): Promise<NonNullable<Pod['status']>> {
     const { init, app } = await this.observeContainers(st, pod, view);
     const initDone =
       initialized ??
       init.every((o) => (o.sidecar ? o.started : o.current?.state === 'exited' && o.current.exitCode === 0));
-    const status = buildPodStatus(
+    return buildPodStatus(
       pod,
       {
         init,
@@ -943,8 +949,6 @@ export class Kubelet {
       },
       rfc3339(this.clock.now()),
     );
-    await this.putStatus(st, pod, status);
-    return status.phase;
   }
 
   private async putStatus(st: PodState, pod: Pod, status: Pod['status']): Promise<void> {
@@ -1024,8 +1028,10 @@ export class Kubelet {
       const allOk = statuses.length > 0 && statuses.every((c) => c.exitCode === 0);
       st.terminal = { phase: allOk && (pod.spec?.restartPolicy ?? 'Always') !== 'Always' ? 'Succeeded' : allOk ? 'Succeeded' : 'Failed' };
     }
-    await this.writeStatus(st, pod, stopped, undefined).catch((err: unknown) => log.debug('final status not written', { error: err }));
+    const final = await this.computeStatus(st, pod, stopped);
+    // Runtime objects go first: the API removes a deleted pod as soon as its phase is terminal.
     await this.cleanupPod(st.uid);
+    await this.putStatus(st, pod, final).catch((err: unknown) => log.debug('final status not written', { error: err }));
     try {
       await this.client.delete(podsRef, pod.metadata?.name ?? '', { namespace: pod.metadata?.namespace, gracePeriodSeconds: 0, preconditions: { uid: st.uid } });
     } catch (err) {
