@@ -55,6 +55,7 @@ export async function startWorkloadControllers(client: Client, opts: StartOption
 /** Entry for src/server/components.ts: `components.push(workloadControllersComponent)`. */
 export const workloadControllersComponent: Component = {
   name: 'controllers',
+  background: true,
   async start(ctx) {
     const client = ctx.clientFor({ username: 'system:kube-controller-manager', groups: ['system:masters', 'system:authenticated'] }, 'nanokube/workload-controllers');
     const { controllers } = await startWorkloadControllers(client, { signal: ctx.signal });
