@@ -521,6 +521,17 @@ export class Kubelet {
     return this.syncRunningPod(st, pod);
   }
 
+  private network: Promise<unknown> | undefined;
+
+  /** Once per kubelet: concurrent creations of one bridge make the engine refuse overlapping pools. */
+  private ensureNetwork(ipam: PodIPAllocator): Promise<unknown> {
+    this.network ??= this.runtime.ensureNetwork({ cidr: ipam.cidr, gateway: ipam.gateway }).catch((err: unknown) => {
+      this.network = undefined;
+      throw err;
+    });
+    return this.network;
+  }
+
   private latestByName(containers: ContainerStatus[]): Map<string, ContainerStatus[]> {
     const by = new Map<string, ContainerStatus[]>();
     for (const c of containers) {
@@ -560,7 +571,7 @@ export class Kubelet {
     const running = view.sandboxes.filter((s) => s.state === 'running').sort((a, b) => b.attempt - a.attempt);
     let sandbox = running[0];
     if (!hostNetwork && this.ipam) {
-      await this.runtime.ensureNetwork({ cidr: this.ipam.cidr, gateway: this.ipam.gateway });
+      await this.ensureNetwork(this.ipam);
       st.podIP = await this.ipam.allocate(uid);
     } else if (hostNetwork) {
       st.podIP = this.nodeStatus.internalIP;
