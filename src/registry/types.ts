@@ -46,6 +46,11 @@ export interface RequestContext {
   now: number;
 }
 
+/** Read access for admission: every stored object of a cluster-scoped kind. */
+export interface StoredObjects {
+  list(group: string, plural: string): Promise<KubeObject[]>;
+}
+
 export interface ResourceDef {
   group: string;
   version: string;
@@ -88,6 +93,11 @@ export interface ResourceDef {
   prepareForCreate?(obj: KubeObject, ctx: RequestContext): void;
   /** Strategy: adjust an updated object before validation. */
   prepareForUpdate?(obj: KubeObject, old: KubeObject, ctx: RequestContext): void;
+  /**
+   * Admission that reads other stored objects (DefaultStorageClass, PVC resize): on create (old
+   * undefined) and spec updates, after defaults, before validation. May change obj or throw an ApiError.
+   */
+  admit?(obj: KubeObject, old: KubeObject | undefined, stored: StoredObjects): void | Promise<void>;
   /**
    * Strategy for DELETE: the grace period this kind wants for this object (pods: terminationGrace
    * for scheduled pods). Returning > 0 makes the delete graceful (deletionTimestamp set, object kept).

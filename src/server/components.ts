@@ -10,6 +10,7 @@ import type { Registry } from '../registry/index.ts';
 import { systemNamespacesComponent } from '../bootstrap/system-namespaces.ts';
 import { clusterControllersComponent } from '../controllers/cluster.ts';
 import { schedulerComponent } from '../scheduler/component.ts';
+import { storageControllersComponent } from '../storage-controllers/index.ts';
 
 export interface ComponentContext {
   options: ServerOptions;
@@ -43,4 +44,4 @@ export interface Component {
   start(ctx: ComponentContext): Promise<StartedComponent | void>;
 }
 
-export const components: Component[] = [systemNamespacesComponent, clusterControllersComponent, schedulerComponent];
+export const components: Component[] = [systemNamespacesComponent, clusterControllersComponent, schedulerComponent, storageControllersComponent];

@@ -23,7 +23,7 @@ import {
 } from '../../api/status.ts';
 import { validateObjectMeta } from '../../api/validation.ts';
 import type { UserInfo } from '../auth/user.ts';
-import type { RequestContext, ResourceDef, Verb } from '../../registry/types.ts';
+import type { RequestContext, ResourceDef, StoredObjects, Verb } from '../../registry/types.ts';
 import { CompactedError, ConflictError, KeyExistsError, NotFoundError, type KeyValue, type Store } from '../../storage/types.ts';
 import { InvalidContinueError } from '../../storage/keys.ts';
 import { listPrefix, namespaceKey, objectKey } from './keys.ts';
@@ -118,6 +118,11 @@ export class RestHandlers {
     readonly store: Store,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Cluster-scoped kinds as stored, for admission that depends on them (few objects: StorageClasses). */
+  private readonly storedObjects: StoredObjects = {
+    list: async (group, plural) => (await this.store.list(group ? `/registry/${group}/${plural}/` : `/registry/${plural}/`)).items.map((kv) => JSON.parse(kv.value) as KubeObject),
+  };
 
   private ctx(req: ApiRequest): RequestContext {
     return { user: req.user, now: this.now() };
@@ -286,6 +291,7 @@ export class RestHandlers {
     if (def.hasStatus && !def.prepareForCreate) delete obj.status;
     def.prepareForCreate?.(obj, ctx);
     def.defaults?.(obj);
+    if (def.admit) await def.admit(obj, undefined, this.storedObjects);
     if (ownership?.kind !== 'applied') {
       const managed = updateManagedFields(managerFor(req, wopts), 'Update', undefined, withoutManagedFields(obj), {
         apiVersion: apiVersionOf(def),
@@ -521,6 +527,7 @@ export class RestHandlers {
       }
       def.defaults?.(obj);
       def.prepareForUpdate?.(obj, old, ctx);
+      if (def.admit) await def.admit(obj, old, this.storedObjects);
       this.validateOrThrow(def, obj, old);
     }
     const rmeta = metaOf(result);

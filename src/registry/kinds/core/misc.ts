@@ -5,11 +5,12 @@ import type { ResourceDef } from '../../types.ts';
 import { defaultPodSpec, validatePodTemplate } from './podspec.ts';
 import { isObject } from '../../../api/meta.ts';
 import { fieldInvalid, fieldRequired, type FieldError } from '../../../api/status.ts';
+import { admitPersistentVolume, admitPersistentVolumeClaim, validatePersistentVolumeClaimUpdate } from '../../../storage-controllers/admission.ts';
 
 const core = (kind: string, plural: string, namespaced: boolean, extra: Partial<Parameters<typeof simpleKind>[0]> = {}): ResourceDef =>
   simpleKind({ group: '', version: 'v1', kind, plural, namespaced, ...extra });
 
-export const persistentvolumes = core('PersistentVolume', 'persistentvolumes', false, { shortNames: ['pv'], status: true, extra: { generation: false } });
+export const persistentvolumes = core('PersistentVolume', 'persistentvolumes', false, { shortNames: ['pv'], status: true, extra: { generation: false, prepareForCreate: (o) => admitPersistentVolume(o, undefined) } });
 export const persistentvolumeclaims = core('PersistentVolumeClaim', 'persistentvolumeclaims', true, {
   shortNames: ['pvc'],
   status: true,
@@ -23,6 +24,8 @@ export const persistentvolumeclaims = core('PersistentVolumeClaim', 'persistentv
       spec.volumeMode ??= 'Filesystem';
       o.spec = spec;
     },
+    admit: admitPersistentVolumeClaim,
+    validateUpdate: validatePersistentVolumeClaimUpdate,
   },
 });
 export const resourcequotas = core('ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], status: true, extra: { generation: false } });
