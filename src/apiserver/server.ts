@@ -6,7 +6,7 @@ import { ApiError, internalError, unauthorized } from '../api/status.ts';
 import { versionInfo } from '../version.ts';
 import { logger } from '../util/log.ts';
 import { authenticate, isPublicInfoPath, type TokenAuthenticator } from './auth/authenticate.ts';
-import { anonymousUser } from './auth/user.ts';
+import { anonymousUser, type UserInfo } from './auth/user.ts';
 import { HealthChecks, registerHealthRoutes } from './health.ts';
 
 const log = logger('apiserver');
@@ -20,6 +20,11 @@ export interface ApiServerOptions {
   tls: { certPem: string; keyPem: string; caPem: string };
   health: HealthChecks;
   tokenAuthenticators?: TokenAuthenticator[];
+  /**
+   * Decides, after authentication and before any body is read, whether the user may make the
+   * request: returns the error to answer (403) or undefined. Without one every user is allowed.
+   */
+  authorize?: (method: string, url: string, user: UserInfo) => ApiError | undefined;
   /** Route groups registered after the core ones (resource API, OpenAPI, ...). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }
@@ -54,17 +59,20 @@ export async function buildApiServer(opts: Omit<ApiServerOptions, 'host' | 'port
   const tokenAuthenticators = opts.tokenAuthenticators ?? [];
 
   app.decorateRequest('user', null as never);
+  const authorize = opts.authorize;
   app.addHook('onRequest', async (req) => {
     const result = await authenticate(req.raw, tokenAuthenticators);
     if (result.kind === 'user') {
       req.user = result.user;
-      return;
-    }
-    if (result.kind === 'anonymous' && isPublicInfoPath(req.url)) {
+    } else if (result.kind === 'anonymous' && isPublicInfoPath(req.url)) {
+      // Anonymous requests elsewhere keep the 401 (kubectl then asks for credentials); on the
+      // public paths they are authorized like anyone else (system:public-info-viewer).
       req.user = anonymousUser;
-      return;
+    } else {
+      throw unauthorized();
     }
-    throw unauthorized();
+    const denied = authorize?.(req.method, req.url, req.user);
+    if (denied) throw denied;
   });
 
   app.setErrorHandler((err, req, reply) => {

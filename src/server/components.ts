@@ -11,6 +11,11 @@ import { systemNamespacesComponent } from '../bootstrap/system-namespaces.ts';
 import { clusterControllersComponent } from '../controllers/cluster.ts';
 import { schedulerComponent } from '../scheduler/component.ts';
 import { storageControllersComponent } from '../storage-controllers/index.ts';
+import { workloadControllersComponent } from '../controllers/index.ts';
+import { authorizerComponent, type ClusterAuth } from './auth.ts';
+import { rbacBootstrapComponent } from '../bootstrap/rbac.ts';
+import { clusterRoleAggregationComponent } from '../controllers/clusterrole-aggregation.ts';
+import { csrSigningComponent } from '../controllers/csr-signing.ts';
 
 export interface ComponentContext {
   options: ServerOptions;
@@ -19,6 +24,8 @@ export interface ComponentContext {
   /** A client over the loopback socket authenticated as `user`. */
   clientFor(user: UserInfo, userAgent: string): Client;
   health: HealthChecks;
+  /** Authentication and authorization state (RBAC caches, token issuer). */
+  auth: ClusterAuth;
   /** Every served kind, built-in and custom (CRDs add to it at run time). */
   registry: Registry;
   /** Aborted when the server stops. */
@@ -44,4 +51,16 @@ export interface Component {
   start(ctx: ComponentContext): Promise<StartedComponent | void>;
 }
 
-export const components: Component[] = [systemNamespacesComponent, clusterControllersComponent, schedulerComponent, storageControllersComponent];
+// The authorizer's caches load first (as system:masters) and default RBAC is applied before any
+// component that acts under its own, less privileged identity.
+export const components: Component[] = [
+  authorizerComponent,
+  systemNamespacesComponent,
+  rbacBootstrapComponent,
+  clusterRoleAggregationComponent,
+  csrSigningComponent,
+  clusterControllersComponent,
+  workloadControllersComponent,
+  schedulerComponent,
+  storageControllersComponent,
+];

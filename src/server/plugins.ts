@@ -2,20 +2,25 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../storage/types.ts';
 import type { Registry } from '../registry/index.ts';
-import { registerApi } from '../apiserver/api.ts';
+import { registerApi, type SubresourceHandler } from '../apiserver/api.ts';
 import { registerOpenApi } from '../apiserver/openapi/plugin.ts';
 import { CrdRegistrar } from '../registry/crd/registrar.ts';
 
 export interface PluginDeps {
   store: Store;
   registry: Registry;
+  /** Subresources served outside the generic layer (serviceaccounts/token, ...). */
+  subresources?: Map<string, SubresourceHandler>;
+  /** Further route groups (OIDC discovery, ...), registered last. */
+  extra?: Array<(app: FastifyInstance) => Promise<void>>;
 }
 
 export function apiPlugins(deps: PluginDeps): Array<(app: FastifyInstance) => Promise<void>> {
   // One registrar: the API registers CRD kinds, OpenAPI serves their documents.
   const crds = new CrdRegistrar(deps.store, deps.registry);
   return [
-    (app) => registerApi(app, { store: deps.store, registry: deps.registry, crds }),
+    (app) => registerApi(app, { store: deps.store, registry: deps.registry, crds, ...(deps.subresources ? { subresources: deps.subresources } : {}) }),
     (app) => registerOpenApi(app, { groupVersions: () => deps.registry.groupVersions(), extraDocs: () => crds.openApiDocs() }),
+    ...(deps.extra ?? []),
   ];
 }

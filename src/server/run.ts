@@ -20,6 +20,7 @@ import { acquirePidFile } from './pidfile.ts';
 import { apiPlugins } from './plugins.ts';
 import { components } from './components.ts';
 import { builtinRegistry } from '../registry/index.ts';
+import { ClusterAuth } from './auth.ts';
 
 const log = logger('server');
 
@@ -102,6 +103,8 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
 
     const registry = builtinRegistry();
     const loopbackTokens = new LoopbackTokens();
+    const auth = new ClusterAuth({ store, registry, serviceAccountKeys: pki.serviceAccount });
+    auth.installHooks();
     const api: RunningApiServer = await timed(
       'apiserver',
       () =>
@@ -110,8 +113,9 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
           port: opts.apiPort,
           tls: { certPem: pki.apiServer.certPem, keyPem: pki.apiServer.keyPem, caPem: pki.ca.certPem },
           health,
-          tokenAuthenticators: [loopbackTokens.authenticator],
-          plugins: apiPlugins({ store, registry }),
+          tokenAuthenticators: [loopbackTokens.authenticator, ...auth.tokenAuthenticators()],
+          authorize: (method, url, user) => auth.authorizeRequest(method, url, user),
+          plugins: apiPlugins({ store, registry, subresources: auth.subresources(), extra: [auth.plugin()] }),
         }),
       (a) => `https://127.0.0.1:${a.port}`,
     );
@@ -140,7 +144,7 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
     const background: Array<Promise<void>> = [];
     for (const component of components) {
       if (component.enabled && !component.enabled(opts)) continue;
-      const ctx = { options: opts, layout, pki, clientFor, health, registry, signal: componentsAbort.signal };
+      const ctx = { options: opts, layout, pki, clientFor, health, auth, registry, signal: componentsAbort.signal };
       if (component.background) {
         // Its stop is registered now so a stop during start-up still waits for it.
         let stopFn: (() => Promise<void>) | undefined;
