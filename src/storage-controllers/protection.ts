@@ -42,6 +42,11 @@ export class StorageProtectionController {
     await Promise.all([this.claims.run(signal), this.volumes.run(signal)]);
   }
 
+  /** Whether the cache has the claim in its terminating state (tests wait on it before a direct sync). */
+  claimsInformerSees(namespace: string, name: string): boolean {
+    return Boolean(this.pvcInformer.get(name, namespace)?.metadata.deletionTimestamp);
+  }
+
   /** Pods (not finished) in the claim's namespace that use it. */
   usersOf(namespace: string, claimName: string): PodObj[] {
     return this.podInformer.list((p) => p.metadata.namespace === namespace && podIsActive(p) && podClaimNames(p).includes(claimName));
