@@ -8,5 +8,7 @@ import * as list from './list.ts';
 import * as kubeconfig from './kubeconfig.ts';
 import * as server from './server.ts';
 import * as version from './version.ts';
+import * as user from './user.ts';
+import * as token from './token.ts';
 
-export const commands: Array<{ register(program: Command): void }> = [start, stop, del, status, list, kubeconfig, server, version];
+export const commands: Array<{ register(program: Command): void }> = [start, stop, del, status, list, kubeconfig, user, token, server, version];
