@@ -1,5 +1,5 @@
 // `nanokube delete`: stop the cluster and remove everything it made: data dir, kubeconfig entries,
-// Docker objects labelled for it (and, once the proxy exists, its iptables chains).
+// Docker objects labelled for it, and its iptables chains.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { clusterRecordDir } from '../config/paths.ts';
@@ -31,6 +31,9 @@ export function register(program: Command): void {
         // Without an engine there can be no running containers of ours to remove; say so and go on.
         notes.push(`Docker objects not checked: ${(e as Error).message.split('.')[0]}`);
       }
+      const { removeClusterIptables } = await import('../network/cleanup.ts');
+      const chains = await removeClusterIptables(view.name);
+      if (chains) notes.push(chains);
       const kubeconfig = view.record?.mergedKubeconfig;
       if (kubeconfig && fs.existsSync(kubeconfig)) {
         removeFromKubeconfig(kubeconfig, `nanokube-${view.name}`);

@@ -10,6 +10,7 @@ import type { Registry } from '../registry/index.ts';
 import { systemNamespacesComponent } from '../bootstrap/system-namespaces.ts';
 import { clusterControllersComponent } from '../controllers/cluster.ts';
 import { schedulerComponent } from '../scheduler/component.ts';
+import { endpointControllersComponent, serviceNetworkComponent } from '../network/components.ts';
 import { storageControllersComponent } from '../storage-controllers/index.ts';
 import { workloadControllersComponent } from '../controllers/index.ts';
 import { authorizerComponent, type ClusterAuth } from './auth.ts';
@@ -63,4 +64,6 @@ export const components: Component[] = [
   workloadControllersComponent,
   schedulerComponent,
   storageControllersComponent,
+  endpointControllersComponent,
+  serviceNetworkComponent,
 ];

@@ -12,6 +12,7 @@ import type { UserInfo } from '../apiserver/auth/user.ts';
 import { HttpClient } from '../client/http-client.ts';
 import type { Client } from '../client/types.ts';
 import { pingDocker } from '../runtime/docker/connect.ts';
+import { ensureClusterNetwork } from './cluster-network.ts';
 import { buildKubeconfig, writeKubeconfig } from '../config/kubeconfig.ts';
 import { dataLayout, type DataLayout } from '../config/paths.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -20,6 +21,7 @@ import { acquirePidFile } from './pidfile.ts';
 import { apiPlugins } from './plugins.ts';
 import { components } from './components.ts';
 import { builtinRegistry } from '../registry/index.ts';
+import { installServiceAllocation } from '../network/service-allocation.ts';
 import { ClusterAuth } from './auth.ts';
 
 const log = logger('server');
@@ -82,9 +84,14 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
     if (opts.requireDocker) {
       await timed('docker', () => pingDocker(), (d) => `engine ${d.version}`);
     }
+    const network = await timed(
+      'network',
+      () => ensureClusterNetwork({ cluster: opts.name, dataDir: layout.dataDir, useDocker: opts.requireDocker }),
+      (n) => `pods ${n.clusterCIDR}, services ${n.serviceCIDR}`,
+    );
     const pki = await timed(
       'pki',
-      () => ensurePki(layout.pkiDir, { nodeName: opts.nodeName, extraSANs: [os.hostname()] }),
+      () => ensurePki(layout.pkiDir, { nodeName: opts.nodeName, extraSANs: [os.hostname()], serviceIP: network.kubernetesServiceIP }),
       (p) => (p.generated.length > 0 ? `generated ${p.generated.join(', ')}` : 'reused'),
     );
     const store: Store = await timed('store', () => openStore({ dataDir: layout.dataDir, endpoint: opts.datastoreEndpoint }));
@@ -102,6 +109,9 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
     });
 
     const registry = builtinRegistry();
+    // ClusterIPs and NodePorts are handed out inside Service create/update, from state rebuilt here.
+    const allocation = await installServiceAllocation(registry, store, { serviceCIDR: network.serviceCIDR });
+    stack.push({ name: 'service-allocation', stop: () => allocation.stop() });
     const loopbackTokens = new LoopbackTokens();
     const auth = new ClusterAuth({ store, registry, serviceAccountKeys: pki.serviceAccount });
     auth.installHooks();
@@ -144,7 +154,7 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
     const background: Array<Promise<void>> = [];
     for (const component of components) {
       if (component.enabled && !component.enabled(opts)) continue;
-      const ctx = { options: opts, layout, pki, clientFor, health, auth, registry, signal: componentsAbort.signal };
+      const ctx = { options: opts, layout, network, pki, clientFor, health, auth, registry, signal: componentsAbort.signal };
       if (component.background) {
         // Its stop is registered now so a stop during start-up still waits for it.
         let stopFn: (() => Promise<void>) | undefined;
