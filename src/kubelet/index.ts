@@ -21,17 +21,17 @@ export const kubeletComponent: Component = {
   enabled: (opts) => opts.requireDocker,
   async start(ctx) {
     const nodeName = ctx.options.nodeName;
-    // The node's own identity; system:masters until the API has a node authorizer.
-    const client = ctx.clientFor({ username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:masters', 'system:authenticated'] }, 'nanokube/kubelet');
+    // The node's own identity; RBAC binds system:node to the group system:nodes (no node authorizer yet).
+    const client = ctx.clientFor({ username: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] }, 'nanokube/kubelet');
     const runtime = createDockerRuntime({ cluster: ctx.options.name });
     const kubelet = await startKubelet({
       client,
       runtime,
       nodeName,
-      podCIDR: SERVER_POD_CIDR,
+      podCIDR: ctx.network.nodePodCIDR,
       dataDir: join(ctx.layout.dataDir, 'kubelet'),
       clusterName: ctx.options.name,
-      clusterDNS: [CLUSTER_DNS_IP],
+      clusterDNS: [ctx.network.dnsServiceIP],
       clusterDomain: CLUSTER_DOMAIN,
       controlPlane: true,
       caPem: ctx.pki.ca.certPem,

@@ -7,6 +7,7 @@ import type { HealthChecks } from '../apiserver/health.ts';
 import type { DataLayout } from '../config/paths.ts';
 import type { ServerOptions } from './run.ts';
 import type { Registry } from '../registry/index.ts';
+import type { ClusterNetwork } from './cluster-network.ts';
 import { systemNamespacesComponent } from '../bootstrap/system-namespaces.ts';
 import { clusterControllersComponent } from '../controllers/cluster.ts';
 import { schedulerComponent } from '../scheduler/component.ts';
@@ -17,10 +18,13 @@ import { authorizerComponent, type ClusterAuth } from './auth.ts';
 import { rbacBootstrapComponent } from '../bootstrap/rbac.ts';
 import { clusterRoleAggregationComponent } from '../controllers/clusterrole-aggregation.ts';
 import { csrSigningComponent } from '../controllers/csr-signing.ts';
+import { kubeletComponent } from '../kubelet/index.ts';
 
 export interface ComponentContext {
   options: ServerOptions;
   layout: DataLayout;
+  /** This cluster's pod and service ranges (distinct from every other cluster on the host). */
+  network: ClusterNetwork;
   pki: ClusterPki;
   /** A client over the loopback socket authenticated as `user`. */
   clientFor(user: UserInfo, userAgent: string): Client;
@@ -66,4 +70,5 @@ export const components: Component[] = [
   storageControllersComponent,
   endpointControllersComponent,
   serviceNetworkComponent,
+  kubeletComponent,
 ];
