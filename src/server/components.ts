@@ -19,6 +19,7 @@ import { rbacBootstrapComponent } from '../bootstrap/rbac.ts';
 import { clusterRoleAggregationComponent } from '../controllers/clusterrole-aggregation.ts';
 import { csrSigningComponent } from '../controllers/csr-signing.ts';
 import { kubeletComponent } from '../kubelet/index.ts';
+import { manifestsComponent } from '../bootstrap/manifests.ts';
 
 export interface ComponentContext {
   options: ServerOptions;
@@ -71,4 +72,5 @@ export const components: Component[] = [
   endpointControllersComponent,
   serviceNetworkComponent,
   kubeletComponent,
+  manifestsComponent,
 ];
