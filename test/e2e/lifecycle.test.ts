@@ -183,6 +183,8 @@ test('start fails clearly when the API port is busy', async () => {
     assert.match(r.stderr, /--api-port/);
   } finally {
     blocker.close();
+    // A failed first start may already have claimed the cluster's Docker network: delete cleans up.
+    await runNanokube(['delete', '--name', 'busy'], { env: { ...process.env, NANOKUBE_HOME: home } });
     fs.rmSync(home, { recursive: true, force: true });
   }
 });
