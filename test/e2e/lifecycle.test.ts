@@ -174,17 +174,19 @@ test('start fails clearly when the API port is busy', async () => {
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen({ host: '0.0.0.0', port: 0 }, resolve));
   const port = (blocker.address() as net.AddressInfo).port;
+  // Cluster names are host-wide for Docker objects: never a fixed name in tests that may run in parallel.
+  const busyName = `t-busy-${process.pid}`;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'nanokube-home-'));
   try {
     const env = { ...process.env, NANOKUBE_HOME: home };
-    const r = await runNanokube(['start', '--name', 'busy', '--api-port', String(port), '--no-merge-kubeconfig'], { env });
+    const r = await runNanokube(['start', '--name', busyName, '--api-port', String(port), '--no-merge-kubeconfig'], { env });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, new RegExp(`port ${port} is already in use`));
     assert.match(r.stderr, /--api-port/);
   } finally {
     blocker.close();
     // A failed first start may already have claimed the cluster's Docker network: delete cleans up.
-    await runNanokube(['delete', '--name', 'busy'], { env: { ...process.env, NANOKUBE_HOME: home } });
+    await runNanokube(['delete', '--name', busyName], { env: { ...process.env, NANOKUBE_HOME: home } });
     fs.rmSync(home, { recursive: true, force: true });
   }
 });
