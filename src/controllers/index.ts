@@ -1,4 +1,4 @@
-// The workload controllers (ReplicaSet/RC, Deployment, Job, CronJob, StatefulSet) over
+// The workload controllers (ReplicaSet/RC, Deployment, Job, CronJob, StatefulSet, DaemonSet) over
 // one shared informer factory, as the `controllers` component of `nanokube server` and for tests.
 import type { Client } from '../client/types.ts';
 import { SharedInformers } from '../client/shared-informers.ts';
@@ -10,6 +10,7 @@ import { DeploymentController } from './deployment/controller.ts';
 import { JobController, type JobTuning } from './job/controller.ts';
 import { CronJobController } from './cronjob/controller.ts';
 import { StatefulSetController } from './statefulset/controller.ts';
+import { DaemonSetController } from './daemonset/controller.ts';
 
 export const workloadControllerFactories = {
   replicaset: (d: ControllerDeps) => new ReplicaSetController(d),
@@ -18,7 +19,7 @@ export const workloadControllerFactories = {
   job: (d: ControllerDeps) => new JobController(d, d.tuning?.job),
   cronjob: (d: ControllerDeps) => new CronJobController(d),
   statefulset: (d: ControllerDeps) => new StatefulSetController(d),
-  // daemonset: not written yet (see the issue 10 report); DaemonSets are accepted but not acted on.
+  daemonset: (d: ControllerDeps) => new DaemonSetController(d),
 } satisfies Record<string, (d: ControllerDeps) => WorkloadController>;
 
 export type WorkloadControllerName = keyof typeof workloadControllerFactories;
