@@ -10,5 +10,7 @@ import * as server from './server.ts';
 import * as version from './version.ts';
 import * as user from './user.ts';
 import * as token from './token.ts';
+import * as run from './run.ts';
+import * as image from './image.ts';
 
-export const commands: Array<{ register(program: Command): void }> = [start, stop, del, status, list, kubeconfig, user, token, server, version];
+export const commands: Array<{ register(program: Command): void }> = [start, stop, del, status, list, kubeconfig, run, image, user, token, server, version];
