@@ -40,7 +40,8 @@ export interface RunningStorageControllers {
 /** Starts all four; resolves once their informers are synced. */
 export async function startStorageControllers(opts: StorageControllersOptions, signal: AbortSignal): Promise<RunningStorageControllers> {
   setMaxListeners(100, signal);
-  const informers = new SharedInformers(opts.clientFor('storage-informers'));
+  // The cluster controllers' read-everything identity (bound by nanokube's RBAC bootstrap).
+  const informers = new SharedInformers(opts.clientFor('shared-informers'));
   const binderClient = opts.clientFor('persistent-volume-binder');
   const binder = new PersistentVolumeController({ client: binderClient, informers, recorder: new EventRecorder(binderClient, 'persistentvolume-controller') });
   const provClient = opts.clientFor('local-path-provisioner');
@@ -70,7 +71,6 @@ export async function startStorageControllers(opts: StorageControllersOptions, s
 
 /** The identities upstream gives these loops, so the default RBAC (system:controller:*) applies. */
 const IDENTITIES: Record<string, { username: string; groups: string[] }> = {
-  'storage-informers': { username: 'system:kube-controller-manager', groups: ['system:authenticated'] },
   // k3s runs its provisioner with its own ClusterRole; in-process here, it gets full rights.
   'local-path-provisioner': { username: 'system:serviceaccount:kube-system:local-path-provisioner-service-account', groups: ['system:masters', 'system:authenticated'] },
   'storageclass-bootstrap': { username: 'system:apiserver', groups: ['system:masters'] },
