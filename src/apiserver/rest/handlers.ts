@@ -517,6 +517,11 @@ export class RestHandlers {
       else result.status = obj.status;
       // An apply to /status carries the applier's new ownership along.
       if (ownership.kind === 'applied') metaOf(result).managedFields = meta.managedFields;
+    } else if (sub === 'approval') {
+      // CSR approval: only status.conditions (Approved/Denied) move, as upstream's approval strategy.
+      result = structuredClone(old);
+      const conditions = isObject(obj.status) ? obj.status.conditions : undefined;
+      result.status = { ...(isObject(old.status) ? old.status : {}), ...(conditions !== undefined ? { conditions } : {}) };
     } else if (sub === 'finalize') {
       result = structuredClone(old);
       result.spec = { ...(isObject(old.spec) ? old.spec : {}), finalizers: isObject(obj.spec) ? (obj.spec.finalizers ?? []) : [] };
