@@ -46,24 +46,24 @@ export async function ensureEndpoints(client: Client, namespace: string, name: s
   }
 }
 
-export async function ensureKubernetesService(client: Client, apiHost: string, apiPort: number): Promise<void> {
+export async function ensureKubernetesService(client: Client, apiHost: string, apiPort: number, serviceIP = KUBERNETES_SERVICE_IP): Promise<void> {
   await ensureService(client, {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: { type: 'ClusterIP', clusterIP: KUBERNETES_SERVICE_IP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiPort }] },
+    spec: { type: 'ClusterIP', clusterIP: serviceIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiPort }] },
   });
   await ensureEndpoints(client, 'default', 'kubernetes', [{ addresses: [{ ip: apiHost }], ports: [{ name: 'https', port: apiPort, protocol: 'TCP' }] }]);
 }
 
-export async function ensureDnsService(client: Client, dnsHost: string, dnsPort = 53): Promise<void> {
+export async function ensureDnsService(client: Client, dnsHost: string, dnsPort = 53, serviceIP = DNS_SERVICE_IP): Promise<void> {
   await ensureService(client, {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' } },
     spec: {
       type: 'ClusterIP',
-      clusterIP: DNS_SERVICE_IP,
+      clusterIP: serviceIP,
       ports: [
         { name: 'dns', port: 53, protocol: 'UDP', targetPort: dnsPort },
         { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: dnsPort },

@@ -6,19 +6,15 @@ import { SharedInformers } from '../client/shared-informers.ts';
 import type { Component, ComponentContext } from '../server/components.ts';
 import { clusterTag, createIptablesRunner, detectIptablesBackend, hostDefaultRouteInterface } from '../proxy/index.ts';
 import { DnsRecords, hostUpstreams, snapshotFromKubernetes, startDnsServer, type DnsServer } from '../dns/index.ts';
-import { CLUSTER_DOMAIN, SERVER_POD_CIDR } from '../kubelet/index.ts';
+import { CLUSTER_DOMAIN } from '../kubelet/index.ts';
 import { logger } from '../util/log.ts';
 import { startNetworkControllers } from './controllers.ts';
-import { ensureDnsService, ensureKubernetesService, DNS_SERVICE_IP } from './cluster-services.ts';
-import { DEFAULT_SERVICE_CIDR } from './allocator.ts';
+import { ensureDnsService, ensureKubernetesService } from './cluster-services.ts';
 import { nthAddress, parseCidr } from './ip.ts';
 import { endpointSlicesRef, podsRef, servicesRef, type PodObj, type SliceObj, type SvcObj } from './endpoint-model.ts';
 import { ServiceProxy, interfaceIPv4 } from './service-proxy.ts';
 
 const log = logger('network');
-
-/** The whole cluster's pod range (each node has a /24 of it); what the proxy treats as "from a pod". */
-export const CLUSTER_POD_CIDR = '10.42.0.0/16';
 
 const controllerUser = { username: 'system:kube-controller-manager', groups: ['system:masters', 'system:authenticated'] };
 const proxyUser = { username: 'system:kube-proxy', groups: ['system:masters', 'system:authenticated'] };
@@ -26,7 +22,7 @@ const proxyUser = { username: 'system:kube-proxy', groups: ['system:masters', 's
 /** Where pods reach the API server: the bridge gateway when the server listens on every address. */
 function apiHostForPods(ctx: ComponentContext): string {
   const bind = ctx.options.bindAddress;
-  return bind === '0.0.0.0' || bind === '' ? nthAddress(parseCidr(SERVER_POD_CIDR), 1) : bind;
+  return bind === '0.0.0.0' || bind === '' ? nthAddress(parseCidr(ctx.network.nodePodCIDR), 1) : bind;
 }
 
 export const endpointControllersComponent: Component = {
@@ -37,7 +33,7 @@ export const endpointControllersComponent: Component = {
     // Components are stopped before the shared signal aborts: each has its own stop.
     const stop = new AbortController();
     const signal = AbortSignal.any([ctx.signal, stop.signal]);
-    await ensureKubernetesService(client, apiHostForPods(ctx), ctx.options.apiPort);
+    await ensureKubernetesService(client, apiHostForPods(ctx), ctx.options.apiPort, ctx.network.kubernetesServiceIP);
     const running = await startNetworkControllers({ client }, signal);
     return {
       detail: 'endpoints, endpointslice, mirroring',
@@ -64,7 +60,7 @@ export const serviceNetworkComponent: Component = {
     const client = ctx.clientFor(proxyUser, 'nanokube/service-proxy');
     // The kubelet creates the same network (same config, idempotent): whichever comes first.
     const { createDockerRuntime } = await import('../runtime/docker/runtime.ts');
-    const network = await createDockerRuntime({ cluster: ctx.options.name }).ensureNetwork({ cidr: SERVER_POD_CIDR });
+    const network = await createDockerRuntime({ cluster: ctx.options.name }).ensureNetwork({ cidr: ctx.network.nodePodCIDR });
 
     const informers = new SharedInformers(client);
     const services = informers.informerFor<SvcObj>(servicesRef);
@@ -81,7 +77,7 @@ export const serviceNetworkComponent: Component = {
       }, 10);
     };
     for (const inf of [services, slices, pods]) inf.addHandlers({ onAdd: refresh, onUpdate: refresh, onDelete: refresh });
-    const dns: DnsServer = await startDnsServer({ host: network.gateway, port: 53, domain: CLUSTER_DOMAIN, dnsServiceIP: DNS_SERVICE_IP, upstreams: hostUpstreams(), records, signal });
+    const dns: DnsServer = await startDnsServer({ host: network.gateway, port: 53, domain: CLUSTER_DOMAIN, dnsServiceIP: ctx.network.dnsServiceIP, upstreams: hostUpstreams(), records, signal });
 
     const backend = await detectIptablesBackend();
     const egressInterface = hostDefaultRouteInterface();
@@ -90,8 +86,9 @@ export const serviceNetworkComponent: Component = {
       informers,
       runner: createIptablesRunner({ backend: backend.backend }),
       tag: clusterTag(ctx.options.name),
-      podCIDR: CLUSTER_POD_CIDR,
-      serviceCIDR: DEFAULT_SERVICE_CIDR,
+      // The whole cluster's pod range (each node has a /24 of it): what the proxy treats as "from a pod".
+      podCIDR: ctx.network.clusterCIDR,
+      serviceCIDR: ctx.network.serviceCIDR,
       ...(egressInterface ? { egressInterface } : {}),
       bridge: network.bridge,
       nodeIP: interfaceIPv4(egressInterface) ?? '127.0.0.1',
@@ -100,7 +97,7 @@ export const serviceNetworkComponent: Component = {
     await informers.waitForSync(signal);
     refresh();
     const proxyDone = proxy.run(signal);
-    await ensureDnsService(client, network.gateway, dns.port);
+    await ensureDnsService(client, network.gateway, dns.port, ctx.network.dnsServiceIP);
     log.info('service network ready', { bridge: network.bridge, dns: `${dns.host}:${dns.port}`, iptables: backend.backend, reason: backend.reason, egressInterface });
     return {
       detail: `dns ${dns.host}:${dns.port}, iptables ${backend.backend}`,
