@@ -66,6 +66,8 @@ export class ManifestSync {
   private dirty = false;
   private retryMs = 0;
   private loop: Promise<void> | undefined;
+  /** Set by stop(): the server stops components before it aborts their shared signal. */
+  private stopping = false;
 
   constructor(private readonly opts: ManifestSyncOptions) {
     this.state = readState(opts.stateFile);
@@ -77,6 +79,7 @@ export class ManifestSync {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.watcher?.close();
     this.watcher = undefined;
     clearTimeout(this.debounce);
@@ -89,7 +92,7 @@ export class ManifestSync {
     const onAbort = () => this.wake?.();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      while (!signal.aborted) {
+      while (!signal.aborted && !this.stopping) {
         this.ensureWatch();
         const delay = this.retryMs > 0 ? this.retryMs : (this.opts.rescanMs ?? RESCAN_INTERVAL_MS);
         await new Promise<void>((resolve) => {
@@ -101,10 +104,10 @@ export class ManifestSync {
             clearTimeout(timer);
             resolve();
           };
-          if (this.dirty || signal.aborted) this.wake();
+          if (this.dirty || signal.aborted || this.stopping) this.wake();
         });
         this.wake = undefined;
-        if (signal.aborted) break;
+        if (signal.aborted || this.stopping) break;
         if (!this.dirty) continue;
         this.dirty = false;
         try {
@@ -152,7 +155,7 @@ export class ManifestSync {
     let stateChanged = false;
     const present = new Set<string>();
     for (const file of listManifestFiles(this.opts.dir)) {
-      if (this.opts.signal.aborted) break;
+      if (this.opts.signal.aborted || this.stopping) break;
       present.add(file.rel);
       let content: Buffer;
       try {
@@ -178,7 +181,7 @@ export class ManifestSync {
     }
     // Files that are gone: their opted-in objects go with them.
     for (const [rel, entry] of Object.entries(this.state.files)) {
-      if (present.has(rel) || this.opts.signal.aborted) continue;
+      if (present.has(rel) || this.opts.signal.aborted || this.stopping) continue;
       const left = await this.deleteObjects(rel, entry.objects.filter((o) => o.deleteWithFile));
       result.deleted += entry.objects.filter((o) => o.deleteWithFile).length - left.length;
       if (left.length === 0) {
@@ -203,7 +206,7 @@ export class ManifestSync {
     const applied: AppliedObject[] = [];
     let errors = 0;
     for (const doc of parseManifest(text)) {
-      if (this.opts.signal.aborted) return { ok: false, deleted: 0, entry: () => ({ checksum: '', objects: previous?.objects ?? [] }) };
+      if (this.opts.signal.aborted || this.stopping) return { ok: false, deleted: 0, entry: () => ({ checksum: '', objects: previous?.objects ?? [] }) };
       try {
         if (doc.error) throw new DocumentError(doc.index, doc.error);
         applied.push(await this.applyObject(doc.object!));
