@@ -89,12 +89,21 @@ after(async () => {
 });
 
 describe('control plane', () => {
-  test('default StorageClass local-path and the sc table', async () => {
-    const out = await k(['get', 'sc']);
-    const [header, row] = out.trim().split('\n');
-    // Upstream: NAME PROVISIONER RECLAIMPOLICY VOLUMEBINDINGMODE ALLOWVOLUMEEXPANSION AGE, "(default)" after the name.
-    assert.match(header ?? '', /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE$/);
-    assert.match(row ?? '', /^local-path \(default\)\s+rancher\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+true\s+/);
+  test('default StorageClass local-path', async () => {
+    assert.equal(await jsonpath(['get', 'sc', 'local-path'], '{.provisioner} {.reclaimPolicy} {.volumeBindingMode} {.metadata.annotations.storageclass\\.kubernetes\\.io/is-default-class}'), 'rancher.io/local-path Delete WaitForFirstConsumer true');
+  });
+
+  // The columns are the API server's Table printers (upstream's, kubectl 1.32+ with VolumeAttributesClass).
+  test('kubectl get pv,pvc,sc columns as upstream', async () => {
+    const sc = (await k(['get', 'sc'])).trim().split('\n');
+    assert.match(sc[0] ?? '', /^NAME\s+PROVISIONER\s+RECLAIMPOLICY\s+VOLUMEBINDINGMODE\s+ALLOWVOLUMEEXPANSION\s+AGE$/);
+    assert.match(sc[1] ?? '', /^local-path \(default\)\s+rancher\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+true\s+/);
+    await k(['apply', '-f', '-'], claim('columns'));
+    const pvc = (await k(['get', 'pvc', 'columns'])).split('\n');
+    assert.match(pvc[0] ?? '', /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE$/);
+    assert.match(pvc[1] ?? '', /^columns\s+Pending\s+local-path\s+<unset>\s+/);
+    const pv = (await k(['get', 'pv'])).split('\n')[0] ?? '';
+    assert.match(pv, /^(NAME\s+CAPACITY\s+ACCESS MODES\s+RECLAIM POLICY\s+STATUS\s+CLAIM\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+REASON\s+AGE|No resources found)/);
   });
 
   test('a claim without a class gets local-path and waits for its first consumer (describe shows the event)', async () => {
@@ -102,8 +111,6 @@ describe('control plane', () => {
     assert.equal(await jsonpath(['get', 'pvc', 'waiting'], '{.spec.storageClassName}'), 'local-path');
     await waitFor(async () => (await k(['describe', 'pvc', 'waiting'])).includes('WaitForFirstConsumer'), { what: 'WaitForFirstConsumer in describe', timeoutMs: 30_000 });
     assert.equal(await jsonpath(['get', 'pvc', 'waiting'], '{.status.phase}'), 'Pending');
-    const header = (await k(['get', 'pvc'])).split('\n')[0] ?? '';
-    assert.match(header, /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE$/);
   });
 
   test('a selector nothing satisfies stays Pending with an event', async () => {
@@ -112,7 +119,7 @@ describe('control plane', () => {
     assert.equal(await jsonpath(['get', 'pvc', 'picky'], '{.status.phase}'), 'Pending');
   });
 
-  test('a Retain volume stays Released after its claim is deleted; the pv table', async () => {
+  test('a Retain volume stays Released after its claim is deleted', async () => {
     await k(['apply', '-f', '-'], `apiVersion: v1
 kind: PersistentVolume
 metadata: {name: keep-me, labels: {e2e: retain}}
@@ -125,8 +132,6 @@ spec:
 `);
     await k(['apply', '-f', '-'], claim('keeper', '  storageClassName: ""\n  selector: {matchLabels: {e2e: retain}}\n'));
     await waitJsonpath(['get', 'pvc', 'keeper'], '{.status.phase}', (v) => v === 'Bound', 'keeper Bound');
-    const header = (await k(['get', 'pv'])).split('\n')[0] ?? '';
-    assert.match(header, /^NAME\s+CAPACITY\s+ACCESS MODES\s+RECLAIM POLICY\s+STATUS\s+CLAIM\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+REASON\s+AGE$/);
     await k(['delete', 'pvc', 'keeper', '--wait=true']);
     await waitJsonpath(['get', 'pv', 'keep-me'], '{.status.phase}', (v) => v === 'Released', 'keep-me Released');
   });
