@@ -79,7 +79,7 @@ test('Service by ClusterIP, DNS name and NodePort; allocation errors; delete rem
 
     await k(['wait', '--for=condition=Available', 'deployment/web', '--timeout=120s']);
     await k(['wait', '--for=condition=Ready', 'pod/client', '--timeout=120s']);
-    const fromClient = async (url: string) => (await k(['exec', 'client', '--', 'wget', '-qO-', '-T', '3', url])).stdout.trim();
+    const fromClient = async (url: string) => (await k(['exec', 'client', '--', 'timeout', '5', 'wget', '-qO-', url])).stdout.trim();
     await waitFor(async () => (await fromClient(`http://${svc.spec.clusterIP}/`)).startsWith('web-'), { what: 'ClusterIP from a pod', timeoutMs: 30_000, intervalMs: 500 });
     await waitFor(async () => (await fromClient('http://web.default.svc.cluster.local/')).startsWith('web-'), { what: 'DNS name from a pod', timeoutMs: 30_000, intervalMs: 500 });
     await waitFor(async () => (await fromClient('http://web/')).startsWith('web-'), { what: 'short name via search path', timeoutMs: 30_000, intervalMs: 500 });
