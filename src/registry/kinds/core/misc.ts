@@ -5,17 +5,19 @@ import type { ResourceDef } from '../../types.ts';
 import { defaultPodSpec, validatePodTemplate } from './podspec.ts';
 import { isObject } from '../../../api/meta.ts';
 import { fieldInvalid, fieldRequired, type FieldError } from '../../../api/status.ts';
+import { persistentVolumeClaimTable, persistentVolumeTable } from '../storage-tables.ts';
 import { admitPersistentVolume, admitPersistentVolumeClaim, validatePersistentVolumeClaimUpdate } from '../../../storage-controllers/admission.ts';
 
 const core = (kind: string, plural: string, namespaced: boolean, extra: Partial<Parameters<typeof simpleKind>[0]> = {}): ResourceDef =>
   simpleKind({ group: '', version: 'v1', kind, plural, namespaced, ...extra });
 
-export const persistentvolumes = core('PersistentVolume', 'persistentvolumes', false, { shortNames: ['pv'], status: true, extra: { generation: false, prepareForCreate: (o) => admitPersistentVolume(o, undefined) } });
+export const persistentvolumes = core('PersistentVolume', 'persistentvolumes', false, { shortNames: ['pv'], status: true, extra: { generation: false, table: persistentVolumeTable, prepareForCreate: (o) => admitPersistentVolume(o, undefined) } });
 export const persistentvolumeclaims = core('PersistentVolumeClaim', 'persistentvolumeclaims', true, {
   shortNames: ['pvc'],
   status: true,
   extra: {
     generation: false,
+    table: persistentVolumeClaimTable,
     prepareForCreate: (o) => {
       o.status = { phase: 'Pending' };
     },

@@ -2,6 +2,7 @@
 // one kind; grow an entry into its own file when it needs real validation or a printer.
 
 import { validateCrd } from '../../crd/defs.ts';
+import { storageClassTable } from '../storage-tables.ts';
 import { fieldRequired, type FieldError } from '../../../api/status.ts';
 import { field, obj, simpleKind, statusSubresource } from '../common.ts';
 import type { ResourceDef } from '../../types.ts';
@@ -68,6 +69,7 @@ export const storageclasses = simpleKind({
   namespaced: false,
   shortNames: ['sc'],
   extra: {
+    table: storageClassTable,
     validate: requireSpec('provisioner'),
     defaults: (o) => {
       o.reclaimPolicy ??= 'Delete';
