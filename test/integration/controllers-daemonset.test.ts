@@ -1,12 +1,18 @@
 // DaemonSets against the real resource API with the fake kubelet as scheduler and kubelet on
 // three (then four) Ready nodes: one pod per eligible node, pinned by affinity and never bound by
 // the controller, taints and tolerations, a new node, a node label change and taints removing pods,
-// a rolling update that never has two nodes unavailable, surge, OnDelete, history and undo.
+// a rolling update that never has two nodes unavailable, surge, OnDelete, history and undo, and
+// real kubectl's rollout status/history/undo through a TCP front to the test API.
 import { test } from 'node:test';
+import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { startTestApi, type TestApi } from '../helpers/api.ts';
 import { startFakeKubelet, type FakeKubelet, type FakeKubeletOptions } from '../helpers/fake-kubelet.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { runKubectl } from '../helpers/tools.ts';
 import { startWorkloadControllers } from '../../src/controllers/index.ts';
 import { Informer } from '../../src/client/informer.ts';
 import type { KubeObject } from '../../src/client/types.ts';
@@ -274,6 +280,89 @@ test('OnDelete: a template change replaces nothing until a pod is deleted; a fai
     assert.ok(events.some((e) => e.reason === 'SuccessfulCreate' && /^Created pod: manual-/.test(e.message ?? '')));
     assert.ok(events.some((e) => e.reason === 'SuccessfulDelete' && e.message === `Deleted pod: ${n3.metadata.name}`));
   } finally {
+    await teardown(env);
+  }
+});
+
+/** A TCP port in front of the test API's abstract Unix socket, so that kubectl can reach it. */
+async function tcpFront(socketPath: string): Promise<{ kubeconfig: string; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect({ path: socketPath });
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), 'nanokube-ds-kubectl-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 't', cluster: { server: `http://127.0.0.1:${port}` } }],
+      users: [{ name: 't', user: { token: 'test' } }],
+      contexts: [{ name: 't', context: { cluster: 't', user: 't', namespace: NS } }],
+      'current-context': 't',
+    }),
+  );
+  return {
+    kubeconfig,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+for (const version of ['1.32', '1.35'] as const) test(`real kubectl ${version}: rollout status, set image, history (--revision), undo on a DaemonSet`, async () => {
+  const env = await setup();
+  const front = await tcpFront(env.api.socketPath);
+  const kubectl = (...args: string[]) => runKubectl(version, args, { kubeconfig: front.kubeconfig, timeoutMs: 45_000 });
+  const ok = async (...args: string[]) => {
+    const r = await kubectl(...args);
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+    await env.api.client.create(refs.daemonsets, daemonSet('web'));
+    assert.match(await ok('rollout', 'status', 'daemonset/web', '--timeout=30s'), /daemon set "web" successfully rolled out/);
+
+    await ok('set', 'image', 'daemonset/web', 'c=agent:2');
+    const status = await ok('rollout', 'status', 'daemonset/web', '--timeout=30s');
+    assert.match(status, /daemon set "web" successfully rolled out/);
+    assert.ok((await podsOf(env, 'web')).filter((p) => !p.metadata.deletionTimestamp).every((p) => p.spec?.containers[0]?.image === 'agent:2'), 'rollout status returned before the pods were updated');
+
+    const history = await ok('rollout', 'history', 'daemonset/web');
+    assert.match(history, /REVISION\s+CHANGE-CAUSE/);
+    assert.deepEqual([...history.matchAll(/^(\d+)\s/gm)].map((m) => m[1]), ['1', '2']);
+    assert.match(await ok('rollout', 'history', 'daemonset/web', '--revision=1'), /Image:\s+agent:1/);
+
+    assert.match(await ok('rollout', 'undo', 'daemonset/web'), /daemonset.apps\/web rolled back/);
+    await ok('rollout', 'status', 'daemonset/web', '--timeout=30s');
+    await waitFor(async () => (await podsOf(env, 'web')).every((p) => p.spec?.containers[0]?.image === 'agent:1'), { what: 'pods back on agent:1' });
+    assert.deepEqual([...(await ok('rollout', 'history', 'daemonset/web')).matchAll(/^(\d+)\s/gm)].map((m) => m[1]), ['2', '3']);
+    // kubectl compares the revision's bytes with its own Go encoding of the live template to
+    // refuse an undo to the running revision. We serve v1.32 and write what a 1.32 controller
+    // writes (metadata.creationTimestamp: null), which kubectl 1.32 recognises; kubectl 1.35 no
+    // longer encodes that null, so against a 1.32 cluster it re-applies the same template instead.
+    const again = await kubectl('rollout', 'undo', 'daemonset/web', '--to-revision=3');
+    assert.equal(again.code, 0, again.stderr);
+    if (version === '1.32') assert.match(again.stdout, /skipped rollback \(current template already matches revision 3\)/);
+    else assert.match(again.stdout, /daemonset.apps\/web rolled back/);
+    // Either way nothing changes: no new revision, no pods replaced.
+    assert.deepEqual([...(await ok('rollout', 'history', 'daemonset/web')).matchAll(/^(\d+)\s/gm)].map((m) => m[1]), ['2', '3']);
+  } finally {
+    await front.close();
     await teardown(env);
   }
 });

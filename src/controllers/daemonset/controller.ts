@@ -13,6 +13,7 @@ import { WorkloadController, type ControllerDeps } from '../replicaset/deps.ts';
 import { Expectations } from '../replicaset/expectations.ts';
 import { controllerRefOf, isPodAvailable, isPodReady, msUntilAvailable, nsKey, ownerRefTo, podFromTemplate, refs, resolveIntOrPercent, slowStartBatch, type PodObject } from '../replicaset/podutil.ts';
 import { ensureRevision, pruneRevisions, REVISION_LABEL, type ControllerRevisionObj } from '../statefulset/history.ts';
+import { revisionTemplate } from './revision.ts';
 import { daemonTolerations, pinToNode, placementOn, targetNodeOf, type NodeObject } from './eligibility.ts';
 
 export type DaemonSetObj = KubeObject & Omit<DaemonSet, 'metadata'> & { metadata: ObjectMeta };
@@ -156,7 +157,7 @@ export class DaemonSetController extends WorkloadController {
     let current: ControllerRevisionObj;
     let revisions: ControllerRevisionObj[];
     try {
-      ({ revision: current, all: revisions } = await ensureRevision(this.deps.client, ds, 'DaemonSet', ds.spec?.template, owned, ds.status?.collisionCount));
+      ({ revision: current, all: revisions } = await ensureRevision(this.deps.client, ds, 'DaemonSet', revisionTemplate(ds.spec?.template), owned, ds.status?.collisionCount));
     } catch (e) {
       if (!/hash collision/.test((e as Error).message)) throw e;
       // Another revision already has our name: count the collision, which changes the next hash.
