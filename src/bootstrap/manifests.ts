@@ -88,9 +88,9 @@ export class ManifestSync {
   }
 
   private async runLoop(): Promise<void> {
+    // No abort listener: the server always calls stop() first, and the shared signal already has
+    // as many listeners as Node warns about. An abort alone ends the loop at its next wake-up.
     const { signal } = this.opts;
-    const onAbort = () => this.wake?.();
-    signal.addEventListener('abort', onAbort, { once: true });
     try {
       while (!signal.aborted && !this.stopping) {
         this.ensureWatch();
@@ -119,7 +119,6 @@ export class ManifestSync {
         }
       }
     } finally {
-      signal.removeEventListener('abort', onAbort);
       this.watcher?.close();
       this.watcher = undefined;
       clearTimeout(this.debounce);
