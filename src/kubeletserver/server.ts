@@ -210,7 +210,13 @@ export async function startKubeletServer(handler: KubeletStreamingServer, opts: 
   const server = https.createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, ca: opts.tls.caPem, requestCert: true, rejectUnauthorized: true }, (req, res) =>
     handler.handleRequest(req, res),
   );
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handler.handleUpgrade(req, socket, head));
+  // Upgraded sockets are no longer the server's: track them so close() can end them.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    handler.handleUpgrade(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
@@ -221,6 +227,7 @@ export async function startKubeletServer(handler: KubeletStreamingServer, opts: 
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const s of upgraded) s.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

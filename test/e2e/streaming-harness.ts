@@ -47,6 +47,8 @@ export interface StreamingHarness {
   kubeconfig: string;
   image: string;
   apiPort: number;
+  /** Every upgrade the API server saw, as "<upgrade> <offered protocols>" (to prove which transport ran). */
+  upgrades: string[];
   createPod(name: string, spec: PodSpecLite): Promise<HarnessPod>;
   /** Adds one more instance of a container (as the kubelet does on a restart). */
   restartContainer(pod: HarnessPod, container: string, command: string[], restartCount: number): Promise<string>;
@@ -67,6 +69,7 @@ export async function startStreamingHarness(): Promise<StreamingHarness> {
   const kubeletServer = new KubeletStreamingServer(runtime);
   let remote: RunningKubeletServer | undefined;
   let app: FastifyInstance | undefined;
+  const upgrades: string[] = [];
   try {
     remote = await startKubeletServer(kubeletServer, {
       host: '127.0.0.1',
@@ -87,6 +90,10 @@ export async function startStreamingHarness(): Promise<StreamingHarness> {
         (a) => registerApi(a, { store, registry, subresources: new Map(streamingSubresources(deps)) }),
         async (a) => registerStreaming(a, deps),
       ],
+    });
+    app.server.on('upgrade', (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const h = req.headers;
+      upgrades.push(`${String(h.upgrade).toLowerCase()} ${String(h['sec-websocket-protocol'] ?? h['x-stream-protocol-version'] ?? '')}`);
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (e) {
@@ -130,6 +137,7 @@ export async function startStreamingHarness(): Promise<StreamingHarness> {
     kubeconfig,
     image,
     apiPort,
+    upgrades,
     async createPod(name, spec) {
       const uid = randomUUID();
       const ref = { uid, namespace: 'default', name };

@@ -63,7 +63,14 @@ const UPGRADE_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|atta
 
 /** Listens for exec/attach/portforward upgrades on the app's server. */
 export function registerStreaming(app: FastifyInstance, deps: StreamingDeps): void {
+  // Upgraded sockets leave the HTTP server's bookkeeping: close() would wait for them forever.
+  const open = new Set<Duplex>();
+  app.addHook('onClose', async () => {
+    for (const s of open) s.destroy();
+  });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
     socket.on('error', () => socket.destroy());
     handleUpgrade(deps, req, socket, head).catch((e: Error) => {
       const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', `Internal error occurred: ${e.message}`);
