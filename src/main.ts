@@ -10,6 +10,8 @@ const program = new Command('nanokube')
   .version(nanokubeVersion, '--version', 'print the nanokube version')
   .option('-v, --verbose', 'debug logging')
   .showHelpAfterError()
+  // Lets `nanokube run kubectl get pods -o yaml` hand its options to the command, not to us.
+  .enablePositionalOptions()
   .hook('preAction', (cmd) => {
     if (cmd.opts().verbose) setLogLevel('debug');
   });

@@ -1,6 +1,7 @@
 // The API server: fastify over HTTPS. This file owns the transport (TLS, client certificates),
 // authentication, the error and not-found catalogs, /version and health; the resource API, OpenAPI
 // and everything else register themselves through `plugins`.
+import https from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ApiError, internalError, unauthorized } from '../api/status.ts';
 import { versionInfo } from '../version.ts';
@@ -17,6 +18,11 @@ export const maxBodyBytes = 3 * 1024 * 1024;
 export interface ApiServerOptions {
   host: string;
   port: number;
+  /**
+   * More addresses served on the same port, e.g. the cluster bridge's gateway so pods reach the API
+   * (through the `kubernetes` Service) while the host-facing listener stays on loopback.
+   */
+  extraHosts?: string[];
   tls: { certPem: string; keyPem: string; caPem: string };
   health: HealthChecks;
   tokenAuthenticators?: TokenAuthenticator[];
@@ -35,18 +41,35 @@ export interface RunningApiServer {
   close(): Promise<void>;
 }
 
+function tlsOptions(tls: ApiServerOptions['tls']): https.ServerOptions {
+  return {
+    cert: tls.certPem,
+    key: tls.keyPem,
+    ca: tls.caPem,
+    // Ask for a client certificate but let requests without one through: they may carry a
+    // bearer token or be anonymous requests for public paths. TLS still verifies any cert
+    // presented against the cluster CA (socket.authorized).
+    requestCert: true,
+    rejectUnauthorized: false,
+  };
+}
+
+function listenError(e: unknown, host: string, port: number): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new Error(
+      `port ${port} is already in use on ${host}: another process (maybe another cluster) listens there; ` +
+        `choose another with --api-port <port>, or --api-port 0 to pick a free one`,
+    );
+  }
+  if (code === 'EACCES') return new Error(`not allowed to listen on port ${port}: use a port above 1024 with --api-port`);
+  if (code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${host}: no interface of this host has that address (check --bind-address)`);
+  return e as Error;
+}
+
 export async function buildApiServer(opts: Omit<ApiServerOptions, 'host' | 'port'>): Promise<FastifyInstance> {
   const app = Fastify({
-    https: {
-      cert: opts.tls.certPem,
-      key: opts.tls.keyPem,
-      ca: opts.tls.caPem,
-      // Ask for a client certificate but let requests without one through: they may carry a
-      // bearer token or be anonymous requests for public paths. TLS still verifies any cert
-      // presented against the cluster CA (socket.authorized).
-      requestCert: true,
-      rejectUnauthorized: false,
-    },
+    https: tlsOptions(opts.tls),
     logger: false,
     bodyLimit: maxBodyBytes,
     forceCloseConnections: true,
@@ -118,19 +141,33 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     await app.listen({ host: opts.host, port: opts.port });
   } catch (e) {
     await app.close().catch(() => {});
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new Error(
-        `port ${opts.port} is already in use on ${opts.host}: another process (maybe another cluster) listens there; ` +
-          `choose another with --api-port <port>, or --api-port 0 to pick a free one`,
-      );
-    }
-    if (code === 'EACCES') {
-      throw new Error(`not allowed to listen on port ${opts.port}: use a port above 1024 with --api-port`);
-    }
-    throw e;
+    throw listenError(e, opts.host, opts.port);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  return { app, port, close: () => app.close() };
+  const extras: https.Server[] = [];
+  try {
+    for (const host of opts.extraHosts ?? []) {
+      // Same routes, hooks and TLS; upgrades (exec, port-forward) go to the main server's handlers.
+      const server = https.createServer(tlsOptions(opts.tls), (req, res) => app.routing(req, res));
+      server.on('upgrade', (req, socket, head) => app.server.emit('upgrade', req, socket, head));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port }, resolve);
+      });
+      extras.push(server);
+    }
+  } catch (e) {
+    for (const s of extras) s.close();
+    await app.close().catch(() => {});
+    throw listenError(e, (opts.extraHosts ?? []).find((_, i) => i === extras.length) ?? opts.host, port);
+  }
+  const close = async () => {
+    for (const s of extras) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+    await app.close();
+  };
+  return { app, port, close };
 }

@@ -35,6 +35,8 @@ export function register(program: Command): void {
     .description("start a fresh cluster, run a command with KUBECONFIG set to it, then delete the cluster; exits with the command's code")
     .usage('[options] -- <command> [args...]')
     .argument('<command...>', 'the command to run and its arguments (put them after --)')
+    // Options after the command belong to it: `nanokube run kubectl get pods -o yaml` works without --.
+    .passThroughOptions()
     .option('--name <name>', 'cluster name (default: run-<random>, so parallel jobs never collide)')
     .option('--timeout <duration>', `stop the command after this long and exit with ${EXIT_TIMEOUT}, e.g. 10m`)
     .option('--keep-on-failure', 'keep the cluster when the command fails, to debug it (prints how to delete it)')

@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('--name <name>', 'cluster name', defaultClusterName)
     .option('--data-dir <dir>', 'where the cluster keeps its state (default <home>/<name>)')
     .option('--api-port <port>', `API server port (default ${defaultApiPort}; 0 = any free port)`)
-    .option('--bind-address <ip>', 'address the API server listens on', '0.0.0.0')
+    .option('--bind-address <ip>', 'address the API server listens on (0.0.0.0 to let other hosts in, e.g. for workshops or agents)', '127.0.0.1')
     .option('--node-name <name>', 'name of this node (default: the host name)')
     .option('--datastore-endpoint <url>', 'external datastore, e.g. etcd://127.0.0.1:2379')
     .option('--no-docker', 'API only: do not require a Docker engine (no pods will run)')

@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'where the cluster keeps its state (default <home>/<name>)')
     .option('--no-merge-kubeconfig', 'do not add the cluster to $KUBECONFIG or ~/.kube/config')
     .option('--timeout <duration>', 'how long to wait for Ready', '60s')
-    .option('--bind-address <ip>', 'address the API server listens on', '0.0.0.0')
+    .option('--bind-address <ip>', 'address the API server listens on (0.0.0.0 to let other hosts in, e.g. for workshops or agents)', '127.0.0.1')
     .option('--node-name <name>', 'name of this node (default: the host name)')
     .option('--datastore-endpoint <url>', 'external datastore, e.g. etcd://127.0.0.1:2379 (default: SQLite in the data dir)')
     .action(async (opts: StartOptions) => {

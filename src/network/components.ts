@@ -19,10 +19,14 @@ const log = logger('network');
 const controllerUser = { username: 'system:kube-controller-manager', groups: ['system:masters', 'system:authenticated'] };
 const proxyUser = { username: 'system:kube-proxy', groups: ['system:masters', 'system:authenticated'] };
 
-/** Where pods reach the API server: the bridge gateway when the server listens on every address. */
+/**
+ * Where pods reach the API server: the bridge gateway (the server listens there as well as on its
+ * loopback or all-interfaces address), unless it was bound to one specific host address.
+ */
 function apiHostForPods(ctx: ComponentContext): string {
   const bind = ctx.options.bindAddress;
-  return bind === '0.0.0.0' || bind === '' ? nthAddress(parseCidr(ctx.network.nodePodCIDR), 1) : bind;
+  const everywhereOrLoopback = bind === '0.0.0.0' || bind === '' || bind === 'localhost' || bind.startsWith('127.');
+  return everywhereOrLoopback ? nthAddress(parseCidr(ctx.network.nodePodCIDR), 1) : bind;
 }
 
 export const endpointControllersComponent: Component = {

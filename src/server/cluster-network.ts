@@ -130,8 +130,13 @@ export async function ensureClusterNetwork(opts: { cluster: string; dataDir: str
   throw new Error('no free address range for the cluster network (10.42.0.0/16 to 10.101.0.0/16 are all in use); delete unused clusters or Docker networks');
 }
 
+/** The node bridge's own address: the first of its /24 (where DNS and the pods' route to the API live). */
+export function gatewayOf(nodePodCIDR: string): string {
+  return nodePodCIDR.replace(/\.0\/24$/, '.1');
+}
+
 async function createBridge(cluster: string, net: ClusterNetwork, env?: NodeJS.ProcessEnv): Promise<'ok' | 'overlap' | 'exists'> {
-  const gateway = net.nodePodCIDR.replace(/\.0\/24$/, '.1');
+  const gateway = gatewayOf(net.nodePodCIDR);
   const body = JSON.stringify({
     Name: `nanokube-${cluster}`,
     Driver: 'bridge',

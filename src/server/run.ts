@@ -1,6 +1,7 @@
 // The server process: starts each component in order, each gated on the one before, and stops them
 // in reverse. `nanokube server` runs this in the foreground; `nanokube start` runs it in the background.
 import fs from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { ensurePki } from '../pki/index.ts';
 import { openStore } from '../storage/index.ts';
@@ -12,7 +13,7 @@ import type { UserInfo } from '../apiserver/auth/user.ts';
 import { HttpClient } from '../client/http-client.ts';
 import type { Client } from '../client/types.ts';
 import { pingDocker } from '../runtime/docker/connect.ts';
-import { ensureClusterNetwork } from './cluster-network.ts';
+import { ensureClusterNetwork, gatewayOf } from './cluster-network.ts';
 import { buildKubeconfig, writeKubeconfig } from '../config/kubeconfig.ts';
 import { dataLayout, type DataLayout } from '../config/paths.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -25,6 +26,8 @@ import { installServiceAllocation } from '../network/service-allocation.ts';
 import { ClusterAuth } from './auth.ts';
 
 const log = logger('server');
+
+const isLoopback = (address: string): boolean => address === 'localhost' || address.startsWith('127.') || address === '::1';
 
 export interface ServerOptions {
   name: string;
@@ -121,6 +124,9 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
         startApiServer({
           host: opts.bindAddress,
           port: opts.apiPort,
+          // Pods reach the API through the `kubernetes` Service, which leads to the bridge gateway:
+          // listen there too when the host-facing listener is loopback only (the default).
+          ...(opts.requireDocker && isLoopback(opts.bindAddress) ? { extraHosts: [gatewayOf(network.nodePodCIDR)] } : {}),
           tls: { certPem: pki.apiServer.certPem, keyPem: pki.apiServer.keyPem, caPem: pki.ca.certPem },
           health,
           tokenAuthenticators: [loopbackTokens.authenticator, ...auth.tokenAuthenticators()],
@@ -150,6 +156,8 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
     stack.push({ name: 'clients', stop: async () => clients.forEach((c) => c.close()) });
 
     const componentsAbort = new AbortController();
+    // Every component and informer listens on this one signal; that is expected, not a leak.
+    setMaxListeners(0, componentsAbort.signal);
     stack.push({ name: 'components-signal', stop: async () => componentsAbort.abort() });
     const background: Array<Promise<void>> = [];
     for (const component of components) {
