@@ -102,8 +102,17 @@ describe('control plane', () => {
     const pvc = (await k(['get', 'pvc', 'columns'])).split('\n');
     assert.match(pvc[0] ?? '', /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE$/);
     assert.match(pvc[1] ?? '', /^columns\s+Pending\s+local-path\s+<unset>\s+/);
-    const pv = (await k(['get', 'pv'])).split('\n')[0] ?? '';
-    assert.match(pv, /^(NAME\s+CAPACITY\s+ACCESS MODES\s+RECLAIM POLICY\s+STATUS\s+CLAIM\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+REASON\s+AGE|No resources found)/);
+    // A static PV of its own, so the table has a row (kubectl prints nothing on stdout for an empty list).
+    await k(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'columns-pv' },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'manual', hostPath: { path: '/tmp/nanokube-columns-pv' } },
+    }));
+    const pv = (await k(['get', 'pv', 'columns-pv'])).split('\n');
+    assert.match(pv[0] ?? '', /^NAME\s+CAPACITY\s+ACCESS MODES\s+RECLAIM POLICY\s+STATUS\s+CLAIM\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+REASON\s+AGE$/);
+    assert.match(pv[1] ?? '', /^columns-pv\s+1Gi\s+RWO\s+Retain\s+(Available|Pending)\s+manual\s+<unset>\s+/);
+    await k(['delete', 'pv', 'columns-pv']);
   });
 
   test('a claim without a class gets local-path and waits for its first consumer (describe shows the event)', async () => {
