@@ -138,11 +138,19 @@ export async function servePortForwardChannels(ws: WebSocket, ports: number[], d
     ws.send(encodeChannelMessage(2 * i, portPrefix(port)), { binary: true });
     ws.send(encodeChannelMessage(2 * i + 1, portPrefix(port)), { binary: true });
   }
+  // Clients write as soon as the socket opens; hold their bytes until the pod connection exists.
+  const early = new Map<number, Buffer[]>();
   ws.on('message', (raw: Buffer) => {
     const channel = raw[0];
-    if (channel === undefined || channel % 2 !== 0) return;
+    if (channel === undefined || channel % 2 !== 0 || raw.length < 2) return;
     const socket = sockets.get(channel / 2);
-    if (socket && raw.length > 1 && !socket.write(raw.subarray(1))) {
+    if (!socket) {
+      const held = early.get(channel / 2) ?? [];
+      held.push(Buffer.from(raw.subarray(1)));
+      early.set(channel / 2, held);
+      return;
+    }
+    if (!socket.write(raw.subarray(1))) {
       ws.pause();
       socket.once('drain', () => ws.resume());
     }
@@ -152,6 +160,8 @@ export async function servePortForwardChannels(ws: WebSocket, ports: number[], d
     try {
       const socket = await dial(port);
       sockets.set(i, socket);
+      for (const d of early.get(i) ?? []) socket.write(d);
+      early.delete(i);
       socket.on('data', (d: Buffer) => ws.send(encodeChannelMessage(2 * i, d), { binary: true }));
       socket.once('close', () => ws.close(1000));
       socket.once('error', () => ws.close(1000));

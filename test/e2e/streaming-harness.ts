@@ -49,6 +49,8 @@ export interface StreamingHarness {
   apiPort: number;
   /** Every upgrade the API server saw, as "<upgrade> <offered protocols>" (to prove which transport ran). */
   upgrades: string[];
+  /** The admin's client credentials and the CA, for hand-made clients. */
+  adminTls: { cert: string; key: string; ca: string };
   createPod(name: string, spec: PodSpecLite): Promise<HarnessPod>;
   /** Adds one more instance of a container (as the kubelet does on a restart). */
   restartContainer(pod: HarnessPod, container: string, command: string[], restartCount: number): Promise<string>;
@@ -138,6 +140,7 @@ export async function startStreamingHarness(): Promise<StreamingHarness> {
     image,
     apiPort,
     upgrades,
+    adminTls: { cert: pki.admin.certPem, key: pki.admin.keyPem, ca: pki.ca.certPem },
     async createPod(name, spec) {
       const uid = randomUUID();
       const ref = { uid, namespace: 'default', name };
