@@ -11,6 +11,7 @@ import {
   conflict,
   expired,
   fieldForbidden,
+  fieldInvalid,
   forbidden,
   internalError,
   invalid,
@@ -347,6 +348,9 @@ export class RestHandlers {
     const errs: FieldError[] = validateObjectMeta(obj.metadata, { namespaced: def.namespaced, nameRule: def.nameRule ?? 'subdomain' });
     errs.push(...(def.validate?.(obj) ?? []));
     if (old) {
+      // A PATCH can rewrite metadata.name (PUT checks it against the URL first); as upstream's
+      // ValidateObjectMetaUpdate, the name is immutable.
+      if (obj.metadata?.name !== old.metadata?.name) errs.push(fieldInvalid('metadata.name', obj.metadata?.name, 'field is immutable'));
       errs.push(...(def.validateUpdate?.(obj, old) ?? []));
       const oldFin = old.metadata?.finalizers ?? [];
       if (old.metadata?.deletionTimestamp) {
@@ -439,6 +443,7 @@ export class RestHandlers {
         }
       } catch (e) {
         if (e instanceof PatchError) {
+          if (e.code === 400) throw badRequest(e.message);
           throw new ApiError(422, 'Invalid', e.message, {});
         }
         if (e instanceof StrategicMergePatchError) {

@@ -3,7 +3,21 @@
 
 import { isObject } from '../../api/meta.ts';
 
-export class PatchError extends Error {}
+export class PatchError extends Error {
+  /** 422 for a patch that does not apply; 400 for one that is not a patch at all (as upstream). */
+  constructor(message: string, readonly code: 400 | 422 = 422) {
+    super(message);
+  }
+}
+
+/** Go's name for a JSON value's type in an encoding/json UnmarshalTypeError. */
+function goJsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'number') return 'number';
+  if (typeof v === 'boolean') return 'bool';
+  return 'object';
+}
 
 // --- RFC 7386
 
@@ -108,7 +122,7 @@ function sortKeys(v: unknown): unknown {
 }
 
 export function jsonPatch(target: unknown, ops: unknown): unknown {
-  if (!Array.isArray(ops)) throw new PatchError('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  if (!Array.isArray(ops)) throw new PatchError(`json: cannot unmarshal ${goJsonType(ops)} into Go value of type jsonpatch.Patch`, 400);
   let doc = structuredClone(target);
   for (const raw of ops) {
     if (!isObject(raw)) throw new PatchError('invalid JSON patch operation');

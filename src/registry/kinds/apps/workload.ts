@@ -13,6 +13,10 @@ export function defaultWorkload(o: KubeObject, replicas: boolean): Record<string
   if (replicas) spec.replicas ??= 1;
   spec.revisionHistoryLimit ??= 10;
   const tpl = obj(spec.template);
+  // Go clients (kubectl ≤1.32 `rollout undo`, older controllers) send the zero metav1.Time as
+  // `creationTimestamp: null`; it means "unset", and keeping it would make the template differ
+  // from the ReplicaSet's it came from (a new revision instead of reusing the old one).
+  if (isObject(tpl.metadata) && tpl.metadata.creationTimestamp === null) delete tpl.metadata.creationTimestamp;
   if (isObject(tpl.spec)) defaultPodSpec(tpl.spec);
   o.spec = spec;
   return spec;
