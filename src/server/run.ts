@@ -14,6 +14,9 @@ import { HttpClient } from '../client/http-client.ts';
 import type { Client } from '../client/types.ts';
 import { pingDocker } from '../runtime/docker/connect.ts';
 import { ensureClusterNetwork, gatewayOf } from './cluster-network.ts';
+import { nodeKubeletLocator } from '../apiserver/streaming/kubelet.ts';
+import { KubeletStreamingServer } from '../kubeletserver/server.ts';
+import { createDockerRuntime } from '../runtime/docker/runtime.ts';
 import { buildKubeconfig, writeKubeconfig } from '../config/kubeconfig.ts';
 import { dataLayout, type DataLayout } from '../config/paths.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -131,7 +134,28 @@ export async function runServer(opts: ServerOptions, progress: ProgressSink): Pr
           health,
           tokenAuthenticators: [loopbackTokens.authenticator, ...auth.tokenAuthenticators()],
           authorize: (method, url, user) => auth.authorizeRequest(method, url, user),
-          plugins: apiPlugins({ store, registry, subresources: auth.subresources(), extra: [auth.plugin()] }),
+          plugins: apiPlugins({
+            store,
+            registry,
+            subresources: auth.subresources(),
+            extra: [auth.plugin()],
+            streaming: {
+              store,
+              registry,
+              // This node's pods are served in-process by the same handler its kubelet port would use.
+              kubelets: nodeKubeletLocator({
+                store,
+                registry,
+                ...(opts.requireDocker ? { local: { nodeName: opts.nodeName, server: new KubeletStreamingServer(createDockerRuntime({ cluster: opts.name })) } } : {}),
+                clientTls: { certPem: pki.kubeletClient.certPem, keyPem: pki.kubeletClient.keyPem, caPem: pki.ca.certPem },
+              }),
+              tokenAuthenticators: [loopbackTokens.authenticator, ...auth.tokenAuthenticators()],
+              authorize: (attrs) => {
+                const denied = auth.authorizeRequest(attrs.verb === 'create' ? 'POST' : 'GET', attrs.path, attrs.user);
+                return denied ? { allowed: false, reason: denied.message } : { allowed: true, reason: '' };
+              },
+            },
+          }),
         }),
       (a) => `https://127.0.0.1:${a.port}`,
     );
