@@ -132,12 +132,36 @@ export async function writeSlices(opts: {
   for (const g of opts.groups) {
     const reuse = byPorts.get(portsKey(g.ports)) ?? [];
     byPorts.delete(portsKey(g.ports));
-    const chunks: SliceEndpoint[][] = [];
-    for (let i = 0; i < g.endpoints.length; i += max) chunks.push(g.endpoints.slice(i, i + max));
-    if (chunks.length === 0) chunks.push([]);
-    for (const chunk of chunks) {
+    // Stable packing, as upstream's slice reconciler: an endpoint stays in the slice that already
+    // holds it; new ones fill slices with room, then new slices. Re-chunking a sorted list instead
+    // would move endpoints between slices on every change, and a reader between two slice writes
+    // would see an endpoint twice (or not at all).
+    const key = (ep: SliceEndpoint) => ep.addresses[0] ?? '';
+    const wanted = new Map(g.endpoints.map((ep) => [key(ep), ep] as const));
+    const plan: Array<{ old?: SliceObj; endpoints: SliceEndpoint[] }> = [];
+    for (const old of reuse) {
+      const kept: SliceEndpoint[] = [];
+      for (const ep of old.endpoints ?? []) {
+        const want = wanted.get(key(ep));
+        if (want && kept.length < max) {
+          kept.push(want);
+          wanted.delete(key(ep));
+        }
+      }
+      plan.push({ old, endpoints: kept });
+    }
+    const rest = [...wanted.values()];
+    for (const p of plan) while (p.endpoints.length < max && rest.length > 0) p.endpoints.push(rest.shift()!);
+    while (rest.length > 0) plan.push({ endpoints: rest.splice(0, max) });
+    // Empty slices go, but a group keeps one (upstream's placeholder when nothing is ready).
+    const nonEmpty = plan.filter((p) => p.endpoints.length > 0);
+    const keep = nonEmpty.length > 0 ? nonEmpty : plan.slice(0, 1).concat(plan.length === 0 ? [{ endpoints: [] }] : []);
+    reuse.length = 0;
+    for (const p of plan) if (p.old && !keep.includes(p)) reuse.push(p.old);
+    for (const p of keep) {
+      const chunk = p.endpoints.sort((a, b) => compareIPs(key(a), key(b)));
       const want = { labels, ports: g.ports, endpoints: chunk };
-      const old = reuse.shift();
+      const old = p.old;
       if (old) {
         if (sliceEqual(old, want)) continue;
         const next = structuredClone(old);
