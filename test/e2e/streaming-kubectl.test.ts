@@ -22,16 +22,30 @@ const transports = [
   { name: 'spdy', env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false', KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, upgrade: 'spdy/3.1' },
 ] as const;
 
-function httpGet(port: number, path: string): Promise<string> {
+function httpGetOnce(port: number, path: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer through the port-forward within ${timeoutMs} ms`)));
+    req.on('error', reject);
   });
+}
+
+/**
+ * Bounded, so a stalled forward fails the test instead of hanging the run. One retry after a stall:
+ * under CI load a request through the forward was once seen to stall (KNOWN ISSUE, investigated in
+ * the streaming layer: src/streaming/portforward.ts backpressure path); a second stall fails.
+ */
+async function httpGet(port: number, path: string): Promise<string> {
+  try {
+    return await httpGetOnce(port, path, 10_000);
+  } catch (e) {
+    if (!/within/.test((e as Error).message)) throw e;
+    return httpGetOnce(port, path, 10_000);
+  }
 }
 
 function collect(child: ChildProcess): { out: () => string; err: () => string } {
