@@ -1,6 +1,7 @@
 // The generic REST verbs over the Store, independent of HTTP: the fastify routes (and later the
 // in-process Client) build an ApiRequest and send back the ApiResult.
 
+import { checkNamespaceDelete } from '../../api/system-namespaces.ts';
 import { compileFieldSelector, parseFieldSelector } from '../../api/fields.ts';
 import { labelSelectorParam } from '../../api/labels.ts';
 import { generateName, getPath, isObject, jsonEqual, metaOf, newUid, rfc3339, type KubeObject } from '../../api/meta.ts';
@@ -607,6 +608,11 @@ export class RestHandlers {
       if (!kv) throw notFound(gr(def), name);
       const obj = fromStored(def, kv);
       const meta = metaOf(obj);
+      if (def.group === '' && def.plural === 'namespaces') {
+        // Namespace lifecycle admission: the system namespaces cannot be deleted.
+        const refused = checkNamespaceDelete(name);
+        if (refused) throw new ApiError(403, 'Forbidden', refused, { name, kind: 'namespaces' });
+      }
       const pre = opts.preconditions;
       if (pre?.uid !== undefined && pre.uid !== meta.uid) {
         throw conflict(gr(def), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid ?? ''}`);

@@ -15,15 +15,7 @@ export const namespacesRef: ResourceRef = { group: '', version: 'v1', resource: 
 export const KUBERNETES_FINALIZER = 'kubernetes';
 
 /** Namespaces the API refuses to delete (upstream's "immortal" namespaces, plus kube-node-lease here). */
-export const IMMORTAL_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-
-/**
- * Namespace-lifecycle admission for DELETE of a namespace: the Forbidden message
- * (`namespaces "kube-system" is forbidden: this namespace may not be deleted`) or undefined.
- */
-export function checkNamespaceDelete(name: string): string | undefined {
-  return IMMORTAL_NAMESPACES.includes(name) ? `namespaces "${name}" is forbidden: this namespace may not be deleted` : undefined;
-}
+export { IMMORTAL_NAMESPACES, checkNamespaceDelete } from '../../api/system-namespaces.ts';
 
 /**
  * Namespace-lifecycle admission for creating a namespaced object (the API already implements the
