@@ -2,6 +2,8 @@
 // authentication, the error and not-found catalogs, /version and health; the resource API, OpenAPI
 // and everything else register themselves through `plugins`.
 import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ApiError, internalError, unauthorized } from '../api/status.ts';
 import { versionInfo } from '../version.ts';
@@ -80,6 +82,18 @@ export async function buildApiServer(opts: Omit<ApiServerOptions, 'host' | 'port
     keepAliveTimeout: 75_000,
   });
   const tokenAuthenticators = opts.tokenAuthenticators ?? [];
+
+  // Upgraded connections (exec, attach, port-forward) leave the HTTP server's bookkeeping, so
+  // neither forceCloseConnections nor server.close() ends them: a client that went away without
+  // closing its side would keep close() waiting forever. Track them and end them first.
+  const upgraded = new Set<Duplex>();
+  app.server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+  });
+  app.addHook('preClose', async () => {
+    for (const socket of upgraded) socket.destroy();
+  });
 
   app.decorateRequest('user', null as never);
   const authorize = opts.authorize;
