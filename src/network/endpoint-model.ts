@@ -28,6 +28,22 @@ export type PodObj = Pod & KubeObject;
 export type SliceObj = EndpointSlice & KubeObject;
 export type EndpointsObj = Endpoints & KubeObject;
 
+/**
+ * Both endpoint controllers reconcile per Service: a Service change enqueues it, and a pod change
+ * enqueues every Service in the pod's namespace that selects the pod (before or after the change).
+ */
+export function enqueueServicesForPods(services: Informer<SvcObj>, pods: Informer<PodObj>, enqueue: (req: { namespace: string; name: string }) => void): void {
+  const svcKey = (s: KubeObject) => enqueue({ namespace: s.metadata.namespace!, name: s.metadata.name! });
+  services.addHandlers({ onAdd: svcKey, onUpdate: (_o, n) => svcKey(n), onDelete: svcKey });
+  const forPod = (...changed: PodObj[]) => {
+    const ns = changed[0]?.metadata.namespace;
+    for (const s of services.list((s) => s.metadata.namespace === ns)) {
+      if (changed.some((p) => selects(s.spec?.selector, p.metadata.labels))) svcKey(s);
+    }
+  };
+  pods.addHandlers({ onAdd: (p) => forPod(p), onUpdate: (o, n) => forPod(o, n), onDelete: (p) => forPod(p) });
+}
+
 export function selects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
   if (!selector || Object.keys(selector).length === 0) return false;
   for (const [k, v] of Object.entries(selector)) if (labels?.[k] !== v) return false;

@@ -20,6 +20,7 @@ import {
   podsRef,
   podUsable,
   portsKey,
+  enqueueServicesForPods,
   selects,
   servicesRef,
   type EndpointsObj,
@@ -42,15 +43,7 @@ export class EndpointsController implements Reconciler {
   }
 
   watch(enqueue: (req: Request) => void): void {
-    const svcKey = (s: SvcObj) => enqueue({ namespace: s.metadata.namespace!, name: s.metadata.name! });
-    this.services.addHandlers({ onAdd: svcKey, onUpdate: (_o, n) => svcKey(n), onDelete: svcKey });
-    const forPod = (...pods: PodObj[]) => {
-      const ns = pods[0]?.metadata.namespace;
-      for (const s of this.services.list((s) => s.metadata.namespace === ns)) {
-        if (pods.some((p) => selects(s.spec?.selector, p.metadata.labels))) svcKey(s);
-      }
-    };
-    this.pods.addHandlers({ onAdd: (p) => forPod(p), onUpdate: (o, n) => forPod(o, n), onDelete: (p) => forPod(p) });
+    enqueueServicesForPods(this.services, this.pods, enqueue);
   }
 
   async reconcile(req: Request): Promise<Result | void> {

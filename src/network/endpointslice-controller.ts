@@ -22,6 +22,7 @@ import {
   podsRef,
   podUsable,
   portsKey,
+  enqueueServicesForPods,
   selects,
   servicesRef,
   writeSlices,
@@ -56,15 +57,7 @@ export class EndpointSliceController implements Reconciler {
 
   /** Wire informer events to `enqueue` (the runner's). */
   watch(enqueue: (req: Request) => void): void {
-    const svcKey = (s: KubeObject) => enqueue({ namespace: s.metadata.namespace!, name: s.metadata.name! });
-    this.services.addHandlers({ onAdd: svcKey, onUpdate: (_o, n) => svcKey(n), onDelete: svcKey });
-    const forPod = (...pods: PodObj[]) => {
-      const ns = pods[0]?.metadata.namespace;
-      for (const s of this.services.list((s) => s.metadata.namespace === ns)) {
-        if (pods.some((p) => selects(s.spec?.selector, p.metadata.labels))) svcKey(s);
-      }
-    };
-    this.pods.addHandlers({ onAdd: (p) => forPod(p), onUpdate: (o, n) => forPod(o, n), onDelete: (p) => forPod(p) });
+    enqueueServicesForPods(this.services, this.pods, enqueue);
     // Someone else changed or deleted one of our slices: put it back.
     const forSlice = (s: SliceObj) => {
       if (s.metadata.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_CONTROLLER) return;
